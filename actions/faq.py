@@ -1,0 +1,90 @@
+"""Actions around FAQ answers: fitting an answer to what the patient named, and asking when unsure."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from clinic.settings import get_settings
+from clinic.topics import load_contract, selected_topic, topic_ranking
+
+CLARIFY_ACTION = "action_clarify_topic"
+NURSE_BUTTON = {"title": "Talk to a nurse", "payload": "/request_nurse"}
+# Topics below this share of the response selector's belief are not worth offering as a guess.
+MIN_CANDIDATE_CONFIDENCE = 0.1
+MAX_CANDIDATES = 3
+
+
+class ActionTopicFit(Action):
+    """Adds what the documents say about the body part or medication the patient named."""
+
+    def name(self) -> Text:
+        return "action_topic_fit"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        topic_id = selected_topic(tracker.latest_message)
+        topic = load_contract().topics.get(topic_id) if topic_id else None
+        if topic is None:
+            return []
+        said = set()
+        for entity in tracker.latest_message.get("entities") or []:
+            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")))
+            if fit and fit not in said:
+                said.add(fit)
+                dispatcher.utter_message(text=fit)
+        return []
+
+
+class ActionClarifyTopic(Action):
+    """Two-stage fallback: first ask which topic was meant; after a second miss, hand over."""
+
+    def name(self) -> Text:
+        return CLARIFY_ACTION
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        settings = get_settings()
+        line = f"{settings.nurse_line.phone} ({settings.nurse_line.hours_text})"
+        if _missed_just_before(tracker):
+            dispatcher.utter_message(
+                text=(
+                    "I'm sorry, I still can't tell what you need, and I don't want to guess about "
+                    f"your health. The nurse line can help: {line}. I can also ask them to call you."
+                ),
+                buttons=[{"title": "Ask a nurse to call me", "payload": "/request_nurse"}],
+            )
+            return []
+        contract = load_contract()
+        candidates = [
+            contract.topics[r["topic"]]
+            for r in topic_ranking(tracker.latest_message)
+            if r["confidence"] >= MIN_CANDIDATE_CONFIDENCE and r["topic"] in contract.topics
+        ][:MAX_CANDIDATES]
+        if candidates:
+            dispatcher.utter_message(
+                text="I want to be sure I answer the right question. Did you mean one of these?",
+                buttons=[{"title": t.title, "payload": t.payload} for t in candidates] + [NURSE_BUTTON],
+            )
+        else:
+            dispatcher.utter_message(
+                text=(
+                    "Sorry, I didn't understand that. Could you say it another way? I can answer "
+                    "questions about trigger point injections, or you can talk to a nurse."
+                ),
+                buttons=[NURSE_BUTTON],
+            )
+        return []
+
+
+def _missed_just_before(tracker: Tracker) -> bool:
+    """Whether the bot's last action before this message was also a clarification."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            return event.get("name") == CLARIFY_ACTION
+    return False

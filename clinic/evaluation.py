@@ -1,0 +1,118 @@
+"""Scores the assistant's understanding on labelled messages (the held-out set in tests/data/).
+
+A message counts as *answered* when the assistant replies with a FAQ topic, and as *deflected* when
+it says it can't answer (out_of_scope) or asks what was meant (nlu_fallback). The figures:
+
+- top1: share of answerable messages whose best topic is the right one (the topic answered, or the
+  first one offered when the assistant asks);
+- answered_right: share of answerable messages answered outright with the right topic;
+- answered_wrong: share of answerable messages answered outright with a wrong topic (the costly
+  error: a confident wrong answer);
+- deflected: share of unanswerable messages deflected rather than answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+import yaml
+
+from clinic.topics import RETRIEVAL_INTENT, topic_ranking
+
+UNANSWERABLE = "unanswerable"
+DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
+HELDOUT_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "heldout_topics.yml"
+
+
+@dataclass
+class Outcome:
+    text: str
+    label: str
+    intent: str
+    topic: Optional[str]
+    confidence: float
+
+    @property
+    def answered(self) -> bool:
+        return self.intent == RETRIEVAL_INTENT
+
+    @property
+    def deflected(self) -> bool:
+        return self.intent in DEFLECTING_INTENTS
+
+
+@dataclass
+class Report:
+    outcomes: List[Outcome] = field(default_factory=list)
+
+    def _share(self, items: List[Outcome], keep: Callable[[Outcome], bool]) -> float:
+        return sum(1 for o in items if keep(o)) / len(items) if items else 0.0
+
+    @property
+    def answerable(self) -> List[Outcome]:
+        return [o for o in self.outcomes if o.label != UNANSWERABLE]
+
+    @property
+    def unanswerable(self) -> List[Outcome]:
+        return [o for o in self.outcomes if o.label == UNANSWERABLE]
+
+    def figures(self) -> Dict[str, Any]:
+        answerable, unanswerable = self.answerable, self.unanswerable
+        return {
+            "messages": len(self.outcomes),
+            "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
+            "top1": round(self._share(answerable, lambda o: o.topic == o.label), 4),
+            "answered_right": round(self._share(answerable, lambda o: o.answered and o.topic == o.label), 4),
+            "answered_wrong": round(self._share(answerable, lambda o: o.answered and o.topic != o.label), 4),
+            "deflected": round(self._share(unanswerable, lambda o: o.deflected), 4),
+        }
+
+    def misses(self) -> List[Outcome]:
+        return [
+            o
+            for o in self.outcomes
+            if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and o.topic != o.label)
+        ]
+
+
+def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
+
+
+def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome:
+    intent = (parsed.get("intent") or {}).get("name") or ""
+    ranking = topic_ranking(parsed)
+    # When the assistant deflects, the topic it would have offered first still tells whether the
+    # right topic was within reach; for an unanswerable message nothing is offered as an answer.
+    topic = ranking[0]["topic"] if ranking and intent in (RETRIEVAL_INTENT, "nlu_fallback") else None
+    return Outcome(
+        text=text,
+        label=label,
+        intent=intent,
+        topic=topic,
+        confidence=float((parsed.get("intent") or {}).get("confidence") or 0.0),
+    )
+
+
+async def evaluate(parse: Callable[[str], Awaitable[Dict[str, Any]]], examples: List[Dict[str, str]]) -> Report:
+    report = Report()
+    for example in examples:
+        parsed = await parse(example["text"])
+        report.outcomes.append(outcome_from_parse(example["text"], example["topic"], parsed))
+    return report
+
+
+def evaluate_model(model_path: Path, examples: Optional[List[Dict[str, str]]] = None) -> Report:
+    import logging
+
+    from rasa.core.agent import Agent  # heavy: only where a model is scored
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's debug log prints each parsed message; scoring must not copy messages into logs.
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model_path))
+    return asyncio.run(evaluate(agent.parse_message, examples or load_examples()))

@@ -1,0 +1,111 @@
+"""The clinic's settings (clinic_settings.yml), with environment overrides for deployments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+from zoneinfo import ZoneInfo
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "clinic_settings.yml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class NurseLine:
+    phone: str
+    hours_text: str
+    timezone: str
+    # weekday index (Monday=0) -> (opens, closes)
+    open_hours: Dict[int, Tuple[time, time]] = field(default_factory=dict)
+
+    def is_open(self, now: datetime) -> bool:
+        local = now.astimezone(ZoneInfo(self.timezone))
+        window = self.open_hours.get(local.weekday())
+        return bool(window) and window[0] <= local.time() < window[1]
+
+    def next_opening(self, now: datetime) -> Optional[datetime]:
+        """When the line next opens, in its own time zone; None if it never does."""
+        local = now.astimezone(ZoneInfo(self.timezone))
+        for day in range(8):
+            date = (local + timedelta(days=day)).date()
+            window = self.open_hours.get(date.weekday())
+            if not window:
+                continue
+            opening = datetime.combine(date, window[0], tzinfo=local.tzinfo)
+            if opening > local:
+                return opening
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    clinic_name: str
+    nurse_line: NurseLine
+    emergency_number: str
+    crisis_line: str
+    site_origins: List[str]
+    database_url: str
+    webhook_url: str
+    retention_days: int
+
+    def response_slots(self) -> Dict[str, str]:
+        """The values the bot's responses show, kept in domain.yml's slots."""
+        return {
+            "clinic_name": self.clinic_name,
+            "nurse_line_phone": self.nurse_line.phone,
+            "nurse_line_hours": self.nurse_line.hours_text,
+            "emergency_number": self.emergency_number,
+            "crisis_line": self.crisis_line,
+        }
+
+
+def _parse_window(text: str) -> Tuple[time, time]:
+    opens, closes = (part.strip() for part in text.split("-"))
+    return time.fromisoformat(opens), time.fromisoformat(closes)
+
+
+def _resolve_sqlite_path(url: str) -> str:
+    # A relative SQLite path is taken from the project root, not from wherever a process starts.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(PROJECT_ROOT / url[len(prefix):])
+    return url
+
+
+def load_settings(path: Optional[Path] = None) -> Settings:
+    path = Path(path or os.environ.get("CLINIC_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    line = raw.get("nurse_line") or {}
+    hours = {
+        WEEKDAYS.index(day): _parse_window(window)
+        for day, window in (line.get("open_hours") or {}).items()
+    }
+    return Settings(
+        clinic_name=str(raw.get("clinic_name", "the clinic")),
+        nurse_line=NurseLine(
+            phone=str(line.get("phone", "")),
+            hours_text=str(line.get("hours_text", "")),
+            timezone=str(line.get("timezone", "UTC")),
+            open_hours=hours,
+        ),
+        emergency_number=str(raw.get("emergency_number") or "911"),
+        crisis_line=str(raw.get("crisis_line") or "988"),
+        site_origins=[str(o) for o in raw.get("site_origins") or []],
+        database_url=_resolve_sqlite_path(
+            os.environ.get("CLINIC_DATABASE_URL") or str(raw.get("database_url") or "sqlite:///var/handoffs.db")
+        ),
+        webhook_url=os.environ.get("CLINIC_WEBHOOK_URL", str(raw.get("webhook_url") or "")),
+        retention_days=int(raw.get("retention_days", 90)),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,79 @@
+"""The topic contract (clinic/data/topics.yml): topic ids, button titles, sources and answer fits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import yaml
+
+TOPICS_FILE = Path(__file__).resolve().parent / "data" / "topics.yml"
+RETRIEVAL_INTENT = "faq"
+# A topic button sends "faq:<id>", which selects the topic without guessing (see TopicGate).
+TOPIC_PAYLOAD = re.compile(r"^\s*faq:([a-z_]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    fits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> str:
+        return f"{RETRIEVAL_INTENT}:{self.id}"
+
+    def fit_for(self, entity: str, value: str) -> Optional[str]:
+        """What the documents support for a body part or medication the patient named."""
+        by_value = self.fits.get(entity) or {}
+        text = by_value.get(value) or by_value.get("_other")
+        return text.format(value=value.replace("_", " ")) if text else None
+
+
+@dataclass(frozen=True)
+class Contract:
+    topics: Dict[str, Topic]
+    sources: Dict[str, str]
+
+    def topic_from_payload(self, text: str) -> Optional[Topic]:
+        match = TOPIC_PAYLOAD.match(text or "")
+        return self.topics.get(match.group(1)) if match else None
+
+
+@lru_cache(maxsize=1)
+def load_contract() -> Contract:
+    raw = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
+    topics = {
+        topic_id: Topic(id=topic_id, title=spec["title"], fits=spec.get("fits") or {})
+        for topic_id, spec in raw["topics"].items()
+    }
+    return Contract(topics=topics, sources=dict(raw["sources"]))
+
+
+def topic_ids() -> List[str]:
+    return list(load_contract().topics)
+
+
+RESPONSE_SELECTOR = "response_selector"
+
+
+def topic_ranking(parse_data: Mapping) -> List[Dict[str, float]]:
+    """[{"topic": id, "confidence": c}, ...] best first, from a parsed message's response selector."""
+    selector = (parse_data.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
+    ranking = []
+    for entry in selector.get("ranking") or []:
+        key = entry.get("intent_response_key") or ""
+        if key.startswith(RETRIEVAL_INTENT + "/"):
+            ranking.append({"topic": key.split("/", 1)[1], "confidence": float(entry.get("confidence", 0.0))})
+    return ranking
+
+
+def selected_topic(parse_data: Mapping) -> Optional[str]:
+    """The topic a parsed message was answered with, if it was a FAQ question."""
+    if (parse_data.get("intent") or {}).get("name") != RETRIEVAL_INTENT:
+        return None
+    ranking = topic_ranking(parse_data)
+    return ranking[0]["topic"] if ranking else None

@@ -1,0 +1,83 @@
+"""The FAQ actions, run on replayed conversations."""
+
+from actions.faq import ActionClarifyTopic, ActionTopicFit
+from tests.replay import run_action, user_event
+
+
+def selector(*ranked):
+    """A response selector result with the given (topic, confidence) ranking."""
+    ranking = [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in ranked]
+    return {"faq": {"response": {"intent_response_key": f"faq/{ranked[0][0]}", "confidence": ranked[0][1]}, "ranking": ranking}}
+
+
+def faq_question(text, ranked, entities=()):
+    return user_event(text, "faq", list(entities), response_selector=selector(*ranked))
+
+
+def test_a_named_usual_site_gets_a_yes():
+    events = [
+        faq_question("do you inject knees", [("injection_sites", 0.97)], [{"entity": "body_part", "value": "knee"}]),
+        {"event": "action", "name": "utter_faq"},
+    ]
+    messages, _ = run_action(ActionTopicFit(), events)
+    assert [m["text"] for m in messages] == ["Yes, the knee is one of the usual places for these injections."]
+
+
+def test_an_unlisted_site_is_not_promised():
+    events = [faq_question("can you inject my jaw", [("injection_sites", 0.9)], [{"entity": "body_part", "value": "jaw"}])]
+    messages, _ = run_action(ActionTopicFit(), events)
+    assert "don't list the jaw" in messages[0]["text"]
+    assert "nurse line" in messages[0]["text"]
+
+
+def test_botox_is_confirmed_as_a_possible_medicine():
+    events = [faq_question("do you use botox", [("medications", 0.9)], [{"entity": "medication", "value": "botulinum_toxin"}])]
+    messages, _ = run_action(ActionTopicFit(), events)
+    assert "Botox" in messages[0]["text"]
+
+
+def test_no_entity_or_no_fit_says_nothing_more():
+    assert run_action(ActionTopicFit(), [faq_question("how soon does it work", [("onset", 0.99)])])[0] == []
+    knee_onset = faq_question("how soon will my knee feel better", [("onset", 0.99)], [{"entity": "body_part", "value": "knee"}])
+    assert run_action(ActionTopicFit(), [knee_onset])[0] == []
+
+
+def test_an_unsure_question_offers_the_likely_topics_and_a_nurse():
+    events = [user_event("how long", "nlu_fallback", response_selector=selector(("duration", 0.45), ("recovery", 0.4), ("procedure", 0.1), ("onset", 0.03)))]
+    messages, _ = run_action(ActionClarifyTopic(), events)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["faq:duration", "faq:recovery", "faq:procedure", "/request_nurse"]
+
+
+def test_gibberish_asks_to_rephrase():
+    messages, _ = run_action(ActionClarifyTopic(), [user_event("asdfgh", "nlu_fallback")])
+    assert "say it another way" in messages[0]["text"]
+    assert messages[0]["buttons"] == [{"title": "Talk to a nurse", "payload": "/request_nurse"}]
+
+
+def test_a_second_miss_in_a_row_hands_over_to_the_nurse_line():
+    events = [
+        user_event("blah", "nlu_fallback"),
+        {"event": "action", "name": "action_clarify_topic"},
+        {"event": "bot", "text": "Did you mean..."},
+        {"event": "action", "name": "action_listen"},
+        user_event("still blah", "nlu_fallback"),
+    ]
+    messages, _ = run_action(ActionClarifyTopic(), events)
+    assert "still can't tell" in messages[0]["text"]
+    assert "(555) 010-0199" in messages[0]["text"]
+    assert messages[0]["buttons"][0]["payload"] == "/request_nurse"
+
+
+def test_a_miss_after_an_answer_is_a_first_miss_again():
+    events = [
+        user_event("blah", "nlu_fallback"),
+        {"event": "action", "name": "action_clarify_topic"},
+        {"event": "action", "name": "action_listen"},
+        faq_question("faq:onset", [("onset", 1.0)]),
+        {"event": "action", "name": "utter_faq"},
+        {"event": "action", "name": "action_listen"},
+        user_event("blah again", "nlu_fallback"),
+    ]
+    messages, _ = run_action(ActionClarifyTopic(), events)
+    assert "still can't tell" not in messages[0]["text"]
