@@ -1,0 +1,72 @@
+"""What a patient actually reads over the REST channel, including bad input."""
+
+import pytest
+
+from clinic.settings import get_settings
+
+SETTINGS = get_settings()
+
+
+def test_first_question_gets_a_sourced_answer_with_follow_ups(patient):
+    replies = patient.say("what is a trigger point injection?")
+    assert "shot into a painful muscle knot" in replies[0]["text"]
+    assert "From: Trigger Point Injections" in replies[0]["text"]
+    assert [b["payload"] for b in replies[0]["buttons"]] == ["faq:procedure", "faq:medications", "faq:risks"]
+
+
+def test_a_named_site_is_confirmed_from_the_documents(patient):
+    text = patient.text_of("Do you inject knees?")
+    assert "spine, neck, shoulder, elbow and knee" in text
+    assert "Yes, the knee is one of the usual places" in text
+
+
+def test_greeting_has_the_disclaimer(patient):
+    text = patient.text_of("hello")
+    assert "not a person" in text and "can't give medical advice" in text
+    assert SETTINGS.emergency_number in text
+
+
+def test_emergency_reply_gives_the_emergency_number(patient):
+    text = patient.text_of("my throat is swelling and i cant breathe after the injection")
+    assert f"call {SETTINGS.emergency_number} now" in text
+    assert "From:" not in text, "no FAQ answer in place of the emergency reply"
+
+
+def test_crisis_reply_gives_988_with_care(patient):
+    text = patient.text_of("honestly i just want to end it all")
+    assert SETTINGS.crisis_line in text and SETTINGS.emergency_number in text
+    assert "glad you told me" in text
+
+
+def test_urgent_reply_sends_to_the_nurse_line(patient):
+    replies = patient.say("the injection site is red hot and leaking pus and i have a fever")
+    assert SETTINGS.nurse_line.phone in replies[0]["text"]
+    assert [b["payload"] for b in replies[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_asking_about_risks_is_not_an_alarm(patient):
+    text = patient.text_of("what are the signs of infection i should watch for")
+    assert SETTINGS.emergency_number not in text.split("From:")[0] or "call" not in text
+    assert "From:" in text
+
+
+def test_unanswerable_is_deflected_to_the_nurse_line(patient):
+    text = patient.text_of("how much does a trigger point injection cost with my insurance")
+    assert "can't answer" in text and SETTINGS.nurse_line.phone in text
+
+
+def test_bot_challenge_is_answered_truthfully(patient):
+    assert "not a person" in patient.text_of("am i chatting with a human?")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "<script>alert(1)</script>", "¿Cuánto tiempo dura el alivio de la inyección?", "a" * 20000, "🙂🙂🙂"],
+    ids=["empty", "blank", "markup", "spanish", "huge", "emoji"],
+)
+def test_bad_input_gets_a_kind_reply(patient, message):
+    replies = patient.say(message)
+    assert replies, "never silence"
+    text = " ".join(r.get("text", "") for r in replies)
+    assert "<script>" not in text
+    assert text.strip()
