@@ -20,6 +20,7 @@ help:
 	@echo "make train    train the model (only when its inputs changed)"
 	@echo "make bench    speed, accuracy and memory figures against Rasa's default pipeline"
 	@echo "make purge    delete handoffs older than the retention period in clinic_settings.yml"
+	@echo "make staff-user NAME=alex   create a nurse console account"
 
 install: $(STAMP)
 
@@ -68,4 +69,9 @@ bench: install train
 purge: install
 	$(BIN)/python -m clinic.console purge
 
-.PHONY: help install lock settings train browser test run bench purge
+# A nurse-line staff account for the console: make staff-user NAME=alex (asks for the password).
+staff-user: install
+	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name>" >&2; exit 2; }
+	$(BIN)/python -m clinic.console create-user "$(NAME)"
+
+.PHONY: help install lock settings train browser test run bench purge staff-user
