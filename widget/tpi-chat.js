@@ -1,0 +1,501 @@
+/*!
+ * tpi-chat: the clinic assistant's chat widget. No dependencies; talks to Rasa's REST channel.
+ *
+ * <script src="/widget/tpi-chat.js" data-server="http://localhost:5005"
+ *   data-clinic-name="Example Pain Clinic" data-nurse-phone="(555) 010-0199"
+ *   data-nurse-hours="Monday to Friday, 8 am to 5 pm" data-emergency-number="911"
+ *   data-primary-color="#0b5cad" defer></script>
+ *
+ * Safety rule for anyone editing this file: message data (from the bot or the patient) only ever
+ * reaches the page through textContent or validated attributes, never through an HTML parser.
+ */
+(function () {
+  "use strict";
+
+  // currentScript is only set while this file first runs, so it is read before anything waits.
+  var script = document.currentScript;
+  if (!script) {
+    var found = document.querySelectorAll("script[src*='tpi-chat']");
+    script = found[found.length - 1];
+  }
+  // A page that pastes the tag twice must not get two launchers talking as two patients.
+  if (!script || window.__tpiChat) return;
+  window.__tpiChat = true;
+
+  var data = script.dataset;
+  var MAX_LENGTH = 1000;
+  var TIMEOUT_MS = 30000;
+  var HISTORY_LIMIT = 200;
+  var cfg = {
+    server: (data.server || "").replace(/\/+$/, ""),
+    clinic: data.clinicName || "the clinic",
+    phone: data.nursePhone || "",
+    hours: data.nurseHours || "",
+    emergency: data.emergencyNumber || "911",
+    color: /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.primaryColor || "") ? data.primaryColor : "#0b5cad"
+  };
+  // Keyed by server so two bots embedded on one site never share a conversation.
+  var STORE_KEY = "tpi-chat:" + cfg.server;
+
+  // ---------- small helpers ----------
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs) {
+      if (Object.prototype.hasOwnProperty.call(attrs, name)) node.setAttribute(name, attrs[name]);
+    }
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function newSender() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "web-" + Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  function luminance(hex) {
+    var h = hex.slice(1);
+    if (h.length === 3) h = h.replace(/./g, "$&$&");
+    var c = [0, 2, 4].map(function (i) {
+      var v = parseInt(h.substr(i, 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+
+  // A clinic's brand colour may be too light for white text (or too dark for black): pick
+  // whichever text colour reads better, so any data-primary-color stays legible.
+  var INK = "#1f2328";
+  var onPrimary = contrast(cfg.color, "#ffffff") >= contrast(cfg.color, INK) ? "#ffffff" : INK;
+  // Outlined buttons put the brand colour on white, where it needs 4.5:1 of its own.
+  var accent = contrast(cfg.color, "#ffffff") >= 4.5 ? cfg.color : INK;
+
+  // sessionStorage throws in some privacy modes; the chat must still work, just without memory.
+  function load() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(STORE_KEY));
+      if (saved && typeof saved.sender === "string" && Array.isArray(saved.messages)) return saved;
+    } catch (e) { /* fall through to a fresh conversation */ }
+    return { sender: newSender(), messages: [], open: false };
+  }
+
+  function save() {
+    state.messages = state.messages.slice(-HISTORY_LIMIT);
+    try {
+      window.sessionStorage.setItem(STORE_KEY, JSON.stringify(state));
+    } catch (e) { /* storage full or blocked: keep going in memory */ }
+  }
+
+  // ---------- turning text into safe nodes ----------
+
+  function escapeRegExp(s) {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+
+  // The configured nurse number is matched literally because clinics write it in many formats.
+  var LINK_RE = new RegExp(
+    (cfg.phone ? escapeRegExp(cfg.phone) + "|" : "") +
+      "\\bhttps?:\\/\\/[^\\s<>\"]+|\\btel:\\+?[\\d().\\- ]*\\d|(?:\\(\\d{3}\\) ?|\\b\\d{3}[ .\\-])\\d{3}[ .\\-]\\d{4}\\b",
+    "gi"
+  );
+
+  function linkFor(raw) {
+    var text = raw, href, external = false;
+    if (/^https?:/i.test(raw)) {
+      // Sentence punctuation after a URL belongs to the sentence, not the address.
+      text = raw.replace(/[.,;:!?'"]+$/, "");
+      if (/\)$/.test(text) && text.indexOf("(") < 0) text = text.slice(0, -1);
+      try {
+        var url = new URL(text);
+        if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+        href = url.href;
+        external = true;
+      } catch (e) {
+        return null;
+      }
+    } else {
+      var digits = raw.replace(/^tel:/i, "").replace(/[^\d+]/g, "");
+      if (digits.replace(/\+/g, "").length < 3) return null;
+      href = "tel:" + digits;
+    }
+    var a = el("a", { href: href }, text);
+    if (external) {
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.appendChild(el("span", { "class": "tpi-sr" }, " (opens in a new tab)"));
+    }
+    return { node: a, length: text.length };
+  }
+
+  function appendLinked(parent, text) {
+    var last = 0, match;
+    LINK_RE.lastIndex = 0;
+    while ((match = LINK_RE.exec(text))) {
+      var link = linkFor(match[0]);
+      if (!link) continue;
+      parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      parent.appendChild(link.node);
+      last = match.index + link.length;
+      LINK_RE.lastIndex = last;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // ---------- the widget's DOM ----------
+
+  var state = load();
+  var epoch = 0;
+  var pending = 0;
+  var queue = Promise.resolve();
+
+  var root = el("div", { "class": "tpi-chat" });
+  root.style.setProperty("--tpi-primary", cfg.color);
+  root.style.setProperty("--tpi-on-primary", onPrimary);
+  root.style.setProperty("--tpi-accent", accent);
+
+  var launcher = el("button", {
+    type: "button", "class": "tpi-launcher", "aria-expanded": "false", "aria-controls": "tpi-panel"
+  }, "Chat with us");
+
+  var panel = el("div", {
+    id: "tpi-panel", "class": "tpi-panel", role: "dialog", "aria-labelledby": "tpi-title",
+    "aria-describedby": "tpi-subtitle"
+  });
+  panel.hidden = true;
+
+  var header = el("div", { "class": "tpi-header" });
+  var titles = el("div", { "class": "tpi-titles" });
+  titles.appendChild(el("h2", { id: "tpi-title", "class": "tpi-title" }, cfg.clinic + " assistant"));
+  titles.appendChild(el("p", { id: "tpi-subtitle", "class": "tpi-subtitle" },
+    "Automated helper, not a person. Not for emergencies."));
+  var restartButton = el("button", { type: "button", "class": "tpi-head-btn tpi-restart" }, "Start over");
+  var closeButton = el("button", { type: "button", "class": "tpi-head-btn tpi-close", "aria-label": "Close chat" }, "Close");
+  header.appendChild(titles);
+  header.appendChild(restartButton);
+  header.appendChild(closeButton);
+
+  // tabindex lets keyboard users scroll a long conversation; the log role makes screen readers
+  // read each new message once, politely, without moving focus.
+  var log = el("div", {
+    "class": "tpi-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+    "aria-label": "Conversation", tabindex: "0"
+  });
+
+  var status = el("div", { "class": "tpi-status", role: "status" });
+
+  var actions = el("div", { "class": "tpi-actions" });
+  var nurseButton = el("button", { type: "button", "class": "tpi-nurse" }, "Talk to a nurse");
+  actions.appendChild(nurseButton);
+  if (cfg.phone) {
+    var call = linkFor("tel:" + cfg.phone);
+    if (call) {
+      call.node.textContent = "Call " + cfg.phone;
+      call.node.className = "tpi-call";
+      actions.appendChild(call.node);
+    }
+  }
+
+  var form = el("form", { "class": "tpi-form", novalidate: "" });
+  var label = el("label", { "for": "tpi-input", "class": "tpi-sr" }, "Your message");
+  var input = el("textarea", {
+    id: "tpi-input", "class": "tpi-input", rows: "1", maxlength: String(MAX_LENGTH),
+    placeholder: "Type your question", autocomplete: "off", "aria-describedby": "tpi-count"
+  });
+  var sendButton = el("button", { type: "submit", "class": "tpi-send" }, "Send");
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(sendButton);
+  var count = el("p", { id: "tpi-count", "class": "tpi-count" });
+  var limitNote = el("p", { "class": "tpi-limit", "aria-live": "polite" });
+  var footer = el("p", { "class": "tpi-footer" }, "In an emergency, call " + cfg.emergency + ".");
+
+  [header, log, status, actions, form, count, limitNote, footer].forEach(function (n) {
+    panel.appendChild(n);
+  });
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  // ---------- messages ----------
+
+  var WHO = { bot: "Assistant: ", user: "You said: ", notice: "Notice: " };
+
+  function renderMessage(m, withReplies) {
+    var item = el("div", { "class": "tpi-msg tpi-" + m.who });
+    item.appendChild(el("span", { "class": "tpi-sr" }, WHO[m.who] || ""));
+    if (m.who === "user") {
+      // The patient's own words are shown exactly as typed, line breaks included.
+      item.appendChild(el("p", { "class": "tpi-text tpi-pre" }, m.text));
+    } else if (m.text) {
+      m.text.split(/\r?\n/).forEach(function (line) {
+        if (!line.trim()) return;
+        var isSource = /^\s*From:/.test(line);
+        var p = el("p", { "class": isSource ? "tpi-source" : "tpi-text" });
+        appendLinked(p, line.trim());
+        item.appendChild(p);
+      });
+    }
+    if (m.image && /^https?:\/\//i.test(m.image)) {
+      var img = el("img", { "class": "tpi-image", alt: "Image sent by the assistant" });
+      img.src = m.image;
+      item.appendChild(img);
+    }
+    log.appendChild(item);
+    if (withReplies && m.buttons && m.buttons.length) renderReplies(m);
+    return item;
+  }
+
+  function renderReplies(m) {
+    var group = el("div", { "class": "tpi-replies", role: "group", "aria-label": "Suggested replies" });
+    m.buttons.forEach(function (b) {
+      if (!b || typeof b.title !== "string" || typeof b.payload !== "string") return;
+      var button = el("button", { type: "button", "class": "tpi-reply" }, b.title);
+      button.addEventListener("click", function (e) {
+        if (b.retry) {
+          // A used "Try again" must not come back with the history after a reload.
+          delete m.buttons;
+          save();
+          clearReplies();
+          post(b.payload);
+        } else {
+          send(b.payload, b.title);
+        }
+        // The clicked button is gone, so focus must land somewhere inside the panel.
+        focusAfter(e);
+      });
+      group.appendChild(button);
+    });
+    log.appendChild(group);
+  }
+
+  function clearReplies() {
+    var groups = log.querySelectorAll(".tpi-replies");
+    for (var i = 0; i < groups.length; i++) groups[i].parentNode.removeChild(groups[i]);
+  }
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // A long answer is read from its first line, so the view stops there rather than at its end.
+  function scrollToShow(item) {
+    log.scrollTop = Math.min(log.scrollHeight - log.clientHeight, item.offsetTop - 8);
+  }
+
+  function addMessage(m) {
+    if (m.who === "user") clearReplies();
+    state.messages.push(m);
+    save();
+    var item = renderMessage(m, true);
+    scrollToEnd();
+    return item;
+  }
+
+  function renderAll() {
+    while (log.firstChild) log.removeChild(log.firstChild);
+    var lastUser = -1;
+    state.messages.forEach(function (m, i) { if (m.who === "user") lastUser = i; });
+    state.messages.forEach(function (m, i) { renderMessage(m, i > lastUser); });
+  }
+
+  function notice(kind, payload) {
+    var reach = cfg.phone
+      ? " Please call the nurse line at " + cfg.phone + (cfg.hours ? " (" + cfg.hours + ")" : "") + "."
+      : " Please call the clinic.";
+    var first = {
+      down: "Sorry, I can't reach the clinic's assistant right now.",
+      slow: "Sorry, the clinic's assistant is taking too long to answer.",
+      error: "Sorry, something went wrong on the clinic's side.",
+      empty: "Sorry, I didn't get an answer to that."
+    }[kind];
+    addMessage({
+      who: "notice",
+      text: first + reach + " If this is an emergency, call " + cfg.emergency + " now.",
+      buttons: [{ title: "Try again", payload: payload, retry: true }]
+    });
+  }
+
+  // ---------- talking to Rasa ----------
+
+  function setTyping(on) {
+    if (on && !status.firstChild) {
+      var typing = el("div", { "class": "tpi-typing" });
+      for (var i = 0; i < 3; i++) typing.appendChild(el("span", { "class": "tpi-dot", "aria-hidden": "true" }));
+      typing.appendChild(el("span", { "class": "tpi-sr" }, "The assistant is typing"));
+      status.appendChild(typing);
+    } else if (!on) {
+      while (status.firstChild) status.removeChild(status.firstChild);
+    }
+  }
+
+  function request(payload, sender) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
+    return fetch(cfg.server + "/webhooks/rest/webhook", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, message: payload }),
+      credentials: "omit",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      clearTimeout(timer);
+      if (!response.ok) throw { kind: "error" };
+      return response.json().catch(function () { throw { kind: "error" }; });
+    }, function (err) {
+      clearTimeout(timer);
+      throw { kind: err && err.name === "AbortError" ? "slow" : "down" };
+    });
+  }
+
+  // Replies are shown in the order the patient asked, even if they type faster than the bot.
+  function post(payload) {
+    var mine = epoch, sender = state.sender;
+    pending++;
+    setTyping(true);
+    queue = queue.then(function () {
+      return request(payload, sender).then(function (replies) {
+        if (mine !== epoch) return;
+        var first = null;
+        (Array.isArray(replies) ? replies : []).forEach(function (r) {
+          if (!r || (r.recipient_id && r.recipient_id !== sender)) return;
+          var m = { who: "bot", text: typeof r.text === "string" ? r.text : "" };
+          if (Array.isArray(r.buttons)) m.buttons = r.buttons;
+          if (typeof r.image === "string") m.image = r.image;
+          if (m.text || m.buttons || m.image) {
+            var item = addMessage(m);
+            first = first || item;
+          }
+        });
+        if (first) scrollToShow(first);
+        else notice("empty", payload);
+      }, function (err) {
+        if (mine === epoch) notice(err.kind || "down", payload);
+      }).then(function () {
+        if (mine !== epoch) return;
+        pending--;
+        if (!pending) setTyping(false);
+      });
+    });
+  }
+
+  function send(payload, shown) {
+    addMessage({ who: "user", text: shown });
+    post(payload);
+  }
+
+  // ---------- behaviour ----------
+
+  // Keyboard users continue in the message box. A tap on a phone goes to the conversation instead,
+  // so the on-screen keyboard does not pop up over the answer the patient is about to read.
+  function focusAfter(e) {
+    var tapped = e && e.detail > 0 && window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+    (tapped ? log : input).focus();
+  }
+
+  function openPanel(moveFocus) {
+    panel.hidden = false;
+    root.classList.add("tpi-open");
+    launcher.setAttribute("aria-expanded", "true");
+    state.open = true;
+    save();
+    if (!state.messages.length && !pending) post("/greet");
+    scrollToEnd();
+    if (moveFocus) focusAfter(moveFocus);
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    root.classList.remove("tpi-open");
+    launcher.setAttribute("aria-expanded", "false");
+    state.open = false;
+    save();
+    launcher.focus();
+  }
+
+  function startOver(e) {
+    epoch++;
+    pending = 0;
+    queue = Promise.resolve();
+    setTyping(false);
+    state = { sender: newSender(), messages: [], open: true };
+    renderAll();
+    save();
+    post("/greet");
+    focusAfter(e);
+  }
+
+  function updateCount() {
+    var left = MAX_LENGTH - input.value.length;
+    count.textContent = left <= 200 ? left + " characters left" : "";
+    var atLimit = left <= 0;
+    if (atLimit !== !!limitNote.textContent) {
+      limitNote.textContent = atLimit
+        ? "That's the most one message can hold (" + MAX_LENGTH + " characters). Send this part, then add the rest in another message."
+        : "";
+    }
+  }
+
+  function submit() {
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    updateCount();
+    autosize();
+    send(text.slice(0, MAX_LENGTH), text.slice(0, MAX_LENGTH));
+  }
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+
+  launcher.addEventListener("click", function (e) {
+    if (state.open) closePanel(); else openPanel(e);
+  });
+  closeButton.addEventListener("click", closePanel);
+  restartButton.addEventListener("click", startOver);
+  nurseButton.addEventListener("click", function () { send("/request_nurse", "Talk to a nurse"); });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", function (e) {
+    // Enter sends; Shift+Enter is a new line; an IME composition's Enter only confirms the word.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", function () {
+    updateCount();
+    autosize();
+  });
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && state.open) {
+      e.preventDefault();
+      closePanel();
+    }
+  });
+
+  function start() {
+    // The stylesheet sits beside the script, so one tag is all a clinic has to paste.
+    if (data.stylesheet !== "none") {
+      var css = el("link", { rel: "stylesheet", href: data.stylesheet || new URL("tpi-chat.css", script.src).href });
+      document.head.appendChild(css);
+    }
+    // History is drawn before the widget joins the page, so a reload does not re-announce it.
+    renderAll();
+    document.body.appendChild(root);
+    if (state.open) openPanel(false);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
