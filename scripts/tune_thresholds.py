@@ -2,7 +2,9 @@
 
 It holds back a fifth of every intent's training examples, trains the NLU pipeline on the rest,
 parses the held-back fifth once with the gates opened, and then replays the gates' decisions over a
-grid of thresholds. A confident wrong answer costs three times what a needless "did you mean" costs.
+grid of thresholds. Utility = right answers - 3 x wrong answers - 0.5 x questions asked back: a
+confident wrong answer is the costly error, and a needless "did you mean" costs the patient a tap.
+The parses are kept in bench/results/tuning_parses.json; `--replay` re-scores them without training.
 
     .venv/bin/python scripts/tune_thresholds.py
 """
@@ -10,6 +12,8 @@ grid of thresholds. A confident wrong answer costs three times what a needless "
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import random
 import subprocess
 import sys
@@ -24,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
 WRONG_ANSWER_COST = 3.0
+ASK_COST = 0.5
+PARSES_FILE = ROOT / "bench" / "results" / "tuning_parses.json"
 
 
 def split_training_data(seed: int = 7):
@@ -70,10 +76,10 @@ def score(parses, fallback_threshold, topic_threshold, margin):
         else:
             wrong += 1
     n = len(parses)
-    return right / n, wrong / n, asked / n, (right - WRONG_ANSWER_COST * wrong) / n
+    return right / n, wrong / n, asked / n, (right - WRONG_ANSWER_COST * wrong - ASK_COST * asked) / n
 
 
-def main() -> None:
+def parse_held_back():
     train, held = split_training_data()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -93,20 +99,29 @@ def main() -> None:
             check=True, cwd=ROOT,
         )
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
 
+        configure_structlog(logging.WARNING)
         agent = Agent.load(str(tmp / "tune.tar.gz"))
 
         async def parse_all():
             return [(label, await agent.parse_message(text)) for label, text in held]
 
         parses = asyncio.run(parse_all())
+    PARSES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PARSES_FILE.write_text(json.dumps(parses))
+    return parses
+
+
+def main() -> None:
+    parses = json.loads(PARSES_FILE.read_text()) if "--replay" in sys.argv else parse_held_back()
     rows = []
     for fallback_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        for topic_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-            for margin in (0.0, 0.05, 0.1, 0.2, 0.3):
+        for topic_threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            for margin in (0.0, 0.1, 0.2, 0.3, 0.4):
                 rows.append((score(parses, fallback_threshold, topic_threshold, margin), fallback_threshold, topic_threshold, margin))
     rows.sort(key=lambda r: (r[0][3], -r[1], -r[2], -r[3]), reverse=True)
-    print(f"{len(held)} held-back training examples; utility = right - {WRONG_ANSWER_COST:g} x wrong")
+    print(f"{len(parses)} held-back training examples; utility = right - {WRONG_ANSWER_COST:g} x wrong - {ASK_COST:g} x asked")
     print("fallback  topic  margin | right  wrong  asked  utility")
     for (right, wrong, asked, utility), f, t, m in rows[:12]:
         print(f"{f:8.2f} {t:6.2f} {m:7.2f} | {right:5.3f} {wrong:6.3f} {asked:6.3f} {utility:8.3f}")
