@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export PYTHONPATH="$PWD" TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+# Rasa reuses connections to the action server for 15 s; Sanic would drop them after 5 s.
+export SANIC_KEEP_ALIVE_TIMEOUT=75
 RASA_PORT=${RASA_PORT:-5005} ACTIONS_PORT=${ACTIONS_PORT:-5055} CONSOLE_PORT=${CONSOLE_PORT:-8080} DEMO_PORT=${DEMO_PORT:-8000}
 mkdir -p var/log
 read -r -a ORIGINS <<<"$($BIN/python -c 'from clinic.settings import get_settings; print(" ".join(get_settings().site_origins))')"

@@ -70,6 +70,9 @@ def test_env(tmp_path_factory) -> Dict[str, str]:
     env["CLINIC_DATABASE_URL"] = f"sqlite:///{workdir / 'handoffs.db'}"
     env["CLINIC_WEBHOOK_URL"] = ""
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    # Rasa keeps connections to the action server open for 15 s; the action server must not drop
+    # them sooner (Sanic's default is 5 s), or a busy moment loses an action call.
+    env["SANIC_KEEP_ALIVE_TIMEOUT"] = "75"
     env["PYTHONPATH"] = str(ROOT)
     env["CLINIC_TEST_WORKDIR"] = str(workdir)
     return env

@@ -1,0 +1,116 @@
+"""The nurse console's commands.
+
+  python -m clinic.console [--host 127.0.0.1] [--port 8080]   serve the console (waitress)
+  python -m clinic.console create-user NAME [--password-stdin]
+  python -m clinic.console set-password NAME [--password-stdin]
+  python -m clinic.console create-token NAME                  prints the token once
+  python -m clinic.console revoke-token NAME
+  python -m clinic.console purge [--days N]                   delete handoffs older than retention_days
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from datetime import timedelta
+
+from clinic.handoff_store import NotFound, StoreUnavailable, get_store, utcnow
+from clinic.settings import get_settings
+
+MIN_PASSWORD = 12
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise SystemExit("The two passwords differ; nothing was changed.")
+    if len(password) < MIN_PASSWORD:
+        raise SystemExit(f"Please use a password of at least {MIN_PASSWORD} characters; nothing was changed.")
+    return password
+
+
+def _serve(args) -> int:
+    from waitress import serve
+
+    from clinic.console import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    logging.getLogger("clinic.console").info("nurse console on http://%s:%d", args.host, args.port)
+    # ident="": no server name and version in the responses.
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="")
+    return 0
+
+
+def _create_user(args) -> int:
+    store = get_store()
+    if store.user_exists(args.name):
+        raise SystemExit(f"{args.name} already exists; use set-password to change the password.")
+    store.create_user(args.name, _read_password(args.password_stdin))
+    print(f"Created {args.name}.")
+    return 0
+
+
+def _set_password(args) -> int:
+    try:
+        get_store().set_password(args.name, _read_password(args.password_stdin))
+    except NotFound:
+        raise SystemExit(f"There is no user {args.name}.")
+    print(f"Password changed for {args.name}; their sessions were ended.")
+    return 0
+
+
+def _create_token(args) -> int:
+    token = get_store().create_token(args.name)
+    print(token)
+    print("Keep this token secret; it is not shown again. Send it as 'Authorization: Bearer <token>'.", file=sys.stderr)
+    return 0
+
+
+def _revoke_token(args) -> int:
+    try:
+        get_store().revoke_token(args.name)
+    except NotFound:
+        raise SystemExit(f"There is no active token {args.name}.")
+    print(f"Revoked {args.name}.")
+    return 0
+
+
+def _purge(args) -> int:
+    days = args.days if args.days is not None else get_settings().retention_days
+    cutoff = utcnow() - timedelta(days=days)
+    deleted = get_store().purge(cutoff)
+    print(f"Deleted {deleted} handoffs (with their transcripts) created more than {days} days ago.")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clinic.console", description="The nurse console.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--threads", type=int, default=8)
+    commands = parser.add_subparsers(dest="command")
+    for name, helptext in (("create-user", "create a staff account"), ("set-password", "change a staff password")):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("name")
+        command.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    commands.add_parser("create-token", help="create an API token").add_argument("name")
+    commands.add_parser("revoke-token", help="revoke an API token").add_argument("name")
+    purge = commands.add_parser("purge", help="delete handoffs older than the retention period")
+    purge.add_argument("--days", type=int, default=None, help="override retention_days from the settings")
+    args = parser.parse_args(argv)
+    handlers = {None: _serve, "create-user": _create_user, "set-password": _set_password,
+                "create-token": _create_token, "revoke-token": _revoke_token, "purge": _purge}
+    try:
+        return handlers[args.command](args)
+    except StoreUnavailable as error:
+        raise SystemExit(f"The handoff database is not available ({error}).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

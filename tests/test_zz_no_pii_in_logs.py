@@ -1,0 +1,47 @@
+"""Runs last: no patient name, phone number or message used by the tests appears in any log file the
+suite's servers, workers and commands wrote."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from tests.conftest import ARTIFACTS, ROOT
+from tests.handoff_samples import PII_STRINGS, SCRIPT_PROBE
+from tests.test_concurrent_handoffs import load_script
+
+LOG_PLACES = [ARTIFACTS, ROOT / "var", ROOT / "logs"]
+
+
+def log_files() -> List[Path]:
+    files = []
+    for place in LOG_PLACES:
+        if place.is_dir():
+            files += [p for p in place.rglob("*.log") if p.is_file()]
+    return sorted(set(files) | {p for p in ROOT.glob("*.log") if p.is_file()})
+
+
+def patient_details() -> List[str]:
+    invented = load_script().invented_patients(100, run_id="probe")
+    details = list(PII_STRINGS) + [SCRIPT_PROBE, "Testperson"]
+    details += [p.phone for p in invented] + [p.phone[2:] for p in invented] + [p.phone_typed for p in invented]
+    details += [p.reason.split(":", 1)[1].strip() for p in invented[:1]]
+    return sorted(set(details))
+
+
+def test_no_patient_details_in_any_log():
+    files = log_files()
+    if not files:
+        pytest.skip("no log files were written (run the whole suite)")
+    details = patient_details()
+    pattern = re.compile("|".join(re.escape(d) for d in details), re.IGNORECASE)
+    leaks = []
+    for path in files:
+        text = path.read_text(errors="replace")
+        for match in pattern.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            leaks.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0)!r}")
+    assert not leaks, "patient details in logs:\n" + "\n".join(leaks[:30])
