@@ -4,11 +4,16 @@ The vocabulary (trigger phrases per severity and category, and the context cue l
 ``clinic/data/red_flags.yml`` so that clinicians can review it. This module:
 
 1. finds *triggers*: phrases (matched on the lower-cased text and on lemmas, so "pass out" also
-   matches "passed out") and *combinations* (a word from each of two lists close together:
-   "throat" + "swelling" in "my throat feels like it's swelling");
-2. drops a trigger whose context shows it is not happening to the patient now: negated, about
-   someone else (unless that person is in trouble now), hypothetical or a question about a risk,
-   past and resolved, or a figure of speech;
+   matches "passed out") and *combinations* (a word from each of two or more lists close
+   together: "throat" + "swelling" in "my throat feels like it's swelling"), and temperature
+   readings ("temp of 101", or a bare "100.9");
+2. drops a trigger whose context shows it is not happening to the patient now: negated (before
+   or after: "... and i said no"), about someone else (unless that person is in trouble now;
+   for collapse and seizure a family member's report counts as now unless it is past, hearsay
+   or followed by a question about the patient), hypothetical or a question about a risk, past
+   and resolved (or a known, controlled condition; or after an earlier treatment, unless the
+   clause is in the present tense), a figure of speech, or a phrase's own harmless reading
+   ("cut myself shaving");
 3. returns the most severe survivor: crisis > emergency > urgent.
 
 It works on a parsed ``Doc`` from any English pipeline with a tokenizer; lemmas and part-of-speech
@@ -249,6 +254,14 @@ _CUE_LISTS = (
     "terminators",
     "clause_starters",
 )
+# Context lists a vocabulary may leave out (they were added later; an older file still loads).
+_OPTIONAL_CUE_LISTS = (
+    "known_condition",
+    "earlier_treatment",
+    "other_person_risk_question",
+    "reported_speech",
+    "negation_after",
+)
 
 _HARD_PUNCT = {".", "!", "?", ";", ":", "...", "..", "\u2026", "!!", "??", "?!", "!?"}
 _SOFT_PUNCT = {",", "-", "--", "\u2013", "\u2014", "(", ")", "/", "~"}
@@ -266,6 +279,10 @@ _PRESENT_WORDS = {"is", "are", "am", "has", "have", "do", "does", "can", "will",
 # Verbs of thinking/saying: "i don't think i'm having a reaction" is one clause for negation.
 _REPORTING_LEMMAS = {"think", "believe", "feel", "guess", "suppose", "know", "say", "hope", "see",
                      "notice", "reckon", "mean", "seem", "look", "sound", "expect"}
+# Words skipped when a scope is extended into the next clause ("... but it went away").
+_EXTEND_SKIP = {"and", "it", "that", "this", "which", "they", "then", "now", "i", "im", "he",
+                "she", "we", "hes", "shes"}
+_MODAL_LEMMAS = {"can", "could", "will", "would", "should", "may", "might", "must", "shall"}
 _SUBJECT_PRONOUNS = {"i", "he", "she", "we", "they", "it", "you", "im", "ive", "u"}
 # A first-person word after one of these is part of a question or a condition, not a report:
 # "can i get an infection?", "will i pass out?", "am i at risk?".
@@ -336,6 +353,9 @@ class RedFlagDetector:
         # category -> number of benign-reading groups ("passed out on the couch" = fell asleep)
         self._benign: Dict[str, int] = {}
         self._readings: Dict[str, Tuple[int, float, float]] = {}
+        self._bare_readings: Set[str] = set()  # categories where "38.6" / "100.9" alone counts
+        # categories where a family member's report ("my dad keeled over") is taken as current
+        self._others_now: Set[str] = set()
         severities = spec.get("severities") or {}
         unknown = set(severities) - set(SEVERITIES)
         if unknown:
@@ -350,6 +370,8 @@ class RedFlagDetector:
                     bool(entry.get("explicit", False)),
                     str(entry.get("description", "")).strip(),
                 )
+                if entry.get("others_now"):
+                    self._others_now.add(category)
                 self._triggers.add(f"T|{category}", _as_phrase_list(entry.get("phrases")))
                 self._triggers.add(
                     f"T|{category}", _as_phrase_list(entry.get("exact_phrases")), exact=True
@@ -366,6 +388,8 @@ class RedFlagDetector:
                         float(reading.get("fahrenheit_at_least", 100.4)),
                         float(reading.get("celsius_at_least", 38.0)),
                     )
+                    if reading.get("bare_decimals"):
+                        self._bare_readings.add(category)
                 for i, combo in enumerate(entry.get("combinations") or []):
                     lists = combo.get("all_of") or []
                     if len(lists) < 2:
@@ -381,7 +405,7 @@ class RedFlagDetector:
         missing = [name for name in _CUE_LISTS if name not in context]
         if missing:
             raise ValueError(f"red-flag vocabulary lacks context lists: {missing}")
-        for name in _CUE_LISTS:
+        for name in _CUE_LISTS + _OPTIONAL_CUE_LISTS:
             self._cues.add(name, _as_phrase_list(context.get(name)))
         self._single_words: Dict[str, FrozenSet[str]] = {
             name: frozenset(p.lower() for p in _as_phrase_list(context.get(name)) if " " not in p)
@@ -446,28 +470,32 @@ class RedFlagDetector:
                 parts.setdefault(key, []).append((s, e))
         hard = [_is_hard(t) for t in doc] if parts else []
         for category, (within, f_min, c_min) in self._readings.items():
-            words = parts.get(f"R|{category}")
-            if not words:
+            words = parts.get(f"R|{category}") or []
+            bare = category in self._bare_readings
+            if not words and not bare:
                 continue
             hard = hard or [_is_hard(t) for t in doc]
             for t in doc:
-                if not _is_fever_reading(t.text, f_min, c_min):
+                if not _is_fever_reading(t.text, f_min, c_min) or _not_a_reading(doc, t.i):
                     continue
+                paired = False
                 for s, e in words:
                     gap = range(e, t.i) if t.i >= e else range(t.i + 1, s)
                     if len(gap) <= within and not any(hard[i] for i in gap):
+                        paired = True
                         lo, hi = min(s, t.i), max(e, t.i + 1)
                         if (category, lo, hi) not in seen:
                             seen.add((category, lo, hi))
                             out.append(Candidate(self._categories[category][0], category, lo, hi,
                                                  tuple(sorted([(s, e), (t.i, t.i + 1)]))))
                         break
-        for c in out:
-            groups = tuple(
-                k for k in range(self._benign.get(c.category, 0))
-                if any(span in parts.get(f"B|{c.category}|{k}", ()) for span in c.parts)
-            )
-            c.benign_groups = groups
+                if not paired and bare and _is_bare_reading(doc, t.i):
+                    # "achy all over and 100.9", "im at 38.6": a decimal (or degree-sign)
+                    # reading in the fever range is a temperature without any other word
+                    if (category, t.i, t.i + 1) not in seen:
+                        seen.add((category, t.i, t.i + 1))
+                        out.append(Candidate(self._categories[category][0], category, t.i,
+                                             t.i + 1, ((t.i, t.i + 1),)))
         if parts:
             for key, category, within, ordered, n_parts in self._combos:
                 lists = [parts.get(f"{key}|{j}") for j in range(n_parts)]
@@ -483,6 +511,15 @@ class RedFlagDetector:
                         Candidate(self._categories[category][0], category, s, e,
                                   tuple(sorted(combo)))
                     )
+        for c in out:
+            # benign readings of a phrase or of one part of a combination
+            # ("saving my pills for bad days", "hives, breathing is fine")
+            n_groups = self._benign.get(c.category, 0)
+            if n_groups:
+                c.benign_groups = tuple(
+                    k for k in range(n_groups)
+                    if any(span in parts.get(f"B|{c.category}|{k}", ()) for span in c.parts)
+                )
         return out
 
     # ---------------------------------------------------------------- features
@@ -611,9 +648,10 @@ class RedFlagDetector:
                     break
                 # "... but it went away", "..., then got better", "... and that was years ago"
                 j = i + 1 if (f.term[i] or f.soft[i]) else i
-                while j < f.n and (f.term[j] or f.soft[j] or f.lower[j] in {"and", "it", "that",
-                                                                            "this", "which",
-                                                                            "they", "then", "now"}):
+                # ("..., i'm in a good place now" too)
+                while j < f.n and (f.term[j] or f.soft[j] or f.lower[j] in _EXTEND_SKIP):
+                    if f.lower[j] in _EXTEND_SKIP:
+                        out.append(j)  # so that "it passed" / "that was years ago" match whole
                     j += 1
                 extended = True
                 i = j
@@ -663,6 +701,9 @@ class RedFlagDetector:
                 # "no fever" / "no signs of a fever" but not "no, i have a fever"
                 if not (det[1] < f.n and f.lower[det[1]] in _SUBJECT_PRONOUNS):
                     neg = det
+        if neg is None:
+            # a denial after it: "they asked if i had thoughts of suicide and i said no"
+            neg = self._cue_in(f, "negation_after", fwd_past, own)
         if neg is not None:
             c.reasons.append(f"negated by {self._span_text(f, neg)!r}")
 
@@ -670,15 +711,36 @@ class RedFlagDetector:
         resolved = self._cue_in(f, "resolved", fwd_past + gap, own) or self._cue_in(
             f, "resolved", [i for i in back8 if f.lower[i] in {"got", "get", "rid", "of", "no",
                                                                "longer"}], own)
+        if resolved is None and c.start > 0 and f.lower[c.start - 1] == "stopped" \
+                and (c.start - 1) not in f.masked:
+            resolved = (c.start - 1, c.start)  # "it stopped bleeding after a minute of pressure"
         if resolved is not None:
             c.reasons.append(f"resolved: {self._span_text(f, resolved)!r}")
-        remote = self._cue_in(f, "remote_past", back8 + fwd_past + gap, own)
-        remote_span = set(range(*remote)) if remote else set()
         fwd_clause = self._scan_forward(f, c.end, self.PAST_WINDOW)
-        present_cue = self._cue_in(f, "present_now", set(back8) | set(fwd_clause) | set(gap),
-                                   own | remote_span)
+        remote = self._cue_in(f, "remote_past", back8 + fwd_past + gap, own)
+        remote_label = "in the past"
+        if remote is None and severity != "crisis":
+            # "my husband has seizures but they're controlled": a known, managed condition
+            remote = self._cue_in(f, "known_condition", back8 + fwd_past + gap, own)
+            remote_label = "a known, controlled condition"
+        if remote is None:
+            # "got a rash after my last injection": history unless the clause says it is now
+            # ("i have a rash since my last shot" stays)
+            earlier = self._cue_in(f, "earlier_treatment", back8 + fwd_past + gap, own)
+            if earlier is not None and not any(
+                f.present[i] and f.lemma[i] not in _MODAL_LEMMAS
+                for i in set(back8) | set(fwd_clause) | set(gap)
+                if i not in own and not earlier[0] <= i < earlier[1]
+            ):
+                remote, remote_label = earlier, "after an earlier treatment"
+        remote_span = set(range(*remote)) if remote else set()
+        present_scope = set(back8) | set(fwd_clause) | set(gap)
+        if severity == "crisis":
+            # "i tried to end it last year and i'm feeling that way again"
+            present_scope |= set(fwd_past)
+        present_cue = self._cue_in(f, "present_now", present_scope, own | remote_span)
         if remote is not None and present_cue is None:
-            c.reasons.append(f"in the past: {self._span_text(f, remote)!r}")
+            c.reasons.append(f"{remote_label}: {self._span_text(f, remote)!r}")
 
         # 3. hypothetical, conditional, future, habitual (not for crisis phrases)
         if severity != "crisis":
@@ -715,7 +777,16 @@ class RedFlagDetector:
             now = present_cue is not None or any(
                 f.present[i] for i in set(back8) | set(fwd_clause) | own | set(gap)
             ) or self._cue_in(f, "procedure_words", clause, own) is not None
-            later = self._cue_in(f, "risk_question_after", range(c.end, f.n), own)
+            if not now and c.category in self._others_now:
+                # "my dad keeled over in the waiting room": a family member reporting a collapse
+                # or a seizure is reporting it now, unless it is hearsay ("my neighbor said she
+                # passed out during her injection"), or told with a laugh ("... lol")
+                now = (self._cue_in(f, "reported_speech", range(0, c.start), own) is None
+                       and self._cue_in(f, "figurative_laughter", range(f.n), own) is None)
+            # "my friend got a collapsed lung from acupuncture, can that happen w these shots?"
+            later = self._cue_in(f, "risk_question_after", range(c.end, f.n), own) or (
+                None if present_cue is not None else
+                self._cue_in(f, "other_person_risk_question", range(c.end, f.n), own))
             if remote is not None and present_cue is None:
                 pass  # already dropped as past
             elif later is not None:
@@ -723,19 +794,33 @@ class RedFlagDetector:
             elif not now:
                 c.reasons.append("about someone else, not happening now")
 
-        # 6. figures of speech (never for explicit crisis phrases)
-        if not explicit:
+        # 6. figures of speech (never the general idioms for explicit crisis phrases; a phrase's
+        # own benign readings - "cut myself shaving", "hope i don't wake up sore" - always apply)
+        if not explicit or c.benign_groups:
             near = set(self._scan_back(f, c.start, self.FIGURATIVE_WINDOW, stop_at_restart=False))
             near |= set(self._scan_forward(f, c.end, self.FIGURATIVE_WINDOW))
-            idiom = self._overlapping_or_in(f, "figurative_idioms", c, near)
-            if idiom is None:
+            idiom = None if explicit else self._overlapping_or_in(f, "figurative_idioms", c, near)
+            benign = None
+            if idiom is None and c.benign_groups:
+                # a benign reading's cue may sit past a comma or a "because" ("my daughter had a
+                # fit because she didn't want to come"), but not in another sentence
+                plain = set(near)
+                for step, limit in ((-1, -1), (1, f.n)):
+                    i = (c.start - 1) if step < 0 else c.end
+                    count = 0
+                    while i != limit and count < self.FIGURATIVE_WINDOW and not f.hard[i]:
+                        plain.add(i)
+                        count += 1
+                        i += step
                 for k in c.benign_groups:
-                    idiom = self._overlapping_or_in(f, f"B|{c.category}|{k}", c, near)
-                    if idiom is not None:
+                    benign = self._overlapping_or_in(f, f"B|{c.category}|{k}", c, plain)
+                    if benign is not None:
                         break
             if idiom is not None:
                 c.reasons.append(f"figure of speech: {self._span_text(f, idiom)!r}")
-            elif severity != "crisis":
+            elif benign is not None:
+                c.reasons.append(f"harmless reading: {self._span_text(f, benign)!r}")
+            elif severity != "crisis" and not explicit:
                 close = set(range(max(0, c.start - self.LAUGHTER_WINDOW), c.start))
                 close |= set(range(c.end, min(f.n, c.end + self.LAUGHTER_WINDOW + 1)))
                 laugh = self._cue_in(f, "figurative_laughter", close, own)
@@ -745,7 +830,9 @@ class RedFlagDetector:
     def _overlapping_or_in(self, f: _Features, name: str, c: Candidate,
                            near: Set[int]) -> Optional[Tuple[int, int]]:
         for s, e in f.cues.get(name, ()):
-            if any(i in f.masked for i in range(s, e)):
+            # (a benign reading's cues are plain words: "went down to get the car" is not masked
+            # by the pseudo-negation "go down to")
+            if not name.startswith("B|") and any(i in f.masked for i in range(s, e)):
                 continue
             overlaps = s < c.end and e > c.start
             if overlaps or (s in near and (e - 1) in near):
@@ -775,6 +862,9 @@ class RedFlagDetector:
                 if label == "self" and f.lower[i] == "me":
                     # "my friend told me she can't breathe": "me" is an object; keep looking
                     continue
+                if label == "self" and f.lower[i] == "mine" and i > 0 and f.lower[i - 1] == "of":
+                    # "a friend of mine got ...": the person is the friend; keep looking
+                    continue
                 return label
         # "my throat": a possessive inside the trigger
         for i in sorted(own):
@@ -797,11 +887,35 @@ def _is_fever_reading(text: str, f_min: float, c_min: float) -> bool:
         return False
     value = float(match.group(1).replace(",", "."))
     unit = match.group(2)
+    # (nobody types a body temperature above 42.5 C / 108.5 F: "at 44" is an age)
     if unit == "c" or (unit is None and 34.0 <= value <= 45.0):
-        return c_min <= value <= 45.0
+        return c_min <= value <= 42.5
     if unit == "f" or (unit is None and 90.0 <= value <= 115.0):
-        return f_min <= value <= 115.0
+        return f_min <= value <= 108.5
     return False
+
+
+_BARE_READING = re.compile(r"^\d{2,3}(?:[.,]\d(?:°|º)?[fc]?|(?:°|º)[fc]?)$")
+# Not a temperature: "$101.50", "38.5 hours", "100.5 mg", "room 101.5"
+_NOT_READING_BEFORE = {"$", "£", "€", "#", "no", "number", "room", "version", "v", "page", "exit",
+                       "route", "fm", "am", "channel", "mile", "miles"}
+_NOT_READING_AFTER = {
+    "hours", "hour", "hrs", "hr", "h", "minutes", "minute", "mins", "min", "days", "day", "weeks",
+    "mg", "mcg", "ml", "cc", "g", "kg", "kgs", "lb", "lbs", "pounds", "kilos", "percent", "%",
+    "dollars", "bucks", "miles", "mi", "km", "cm", "mm", "inches", "ft", "feet", "units",
+    "mmol", "/", "fm", "am", "pm", "mph", "bpm", "years", "yrs", "seconds", "secs", "x",
+}
+
+
+def _is_bare_reading(doc: Doc, i: int) -> bool:
+    """'100.9', '38.6', '102°' standing alone, not a price, a dose or a duration."""
+    return bool(_BARE_READING.match(doc[i].lower_)) and not _not_a_reading(doc, i)
+
+
+def _not_a_reading(doc: Doc, i: int) -> bool:
+    """A number that is a price, a dose, a duration, a distance ... ("running 40 miles")."""
+    return (i > 0 and doc[i - 1].lower_ in _NOT_READING_BEFORE) or (
+        i + 1 < len(doc) and doc[i + 1].lower_ in _NOT_READING_AFTER)
 
 
 def _is_hard(token) -> bool:

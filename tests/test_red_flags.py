@@ -471,3 +471,439 @@ def test_detect_all_is_sorted_by_severity(nlp, detector):
 def test_explain_gives_reasons(nlp, detector):
     [candidate] = [c for c in detector.explain(nlp("no fever")) if c.category == "infection_signs"]
     assert not candidate.kept and "negated" in candidate.reasons[0]
+
+
+# ------------------------------------------------------------------ collapse in everyday words
+# (fainting_unresponsive: floor/ground phrases, "not answering/responding", "can't wake", limp;
+# a family member's report of a collapse or a seizure counts as happening now: `others_now`)
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my husband just went down on the kitchen floor and hes not answering me",
+        "she dropped to the floor after her shot",
+        "he hit the floor and isnt moving",
+        "my dad keeled over in the waiting room",
+        "my husband collapsed in the driveway",
+        "my wife crashed to the floor out of nowhere",
+        "she just dropped like a rock in the kitchen",
+        "my boyfriend just face planted in the hallway",
+        "my wife went down in the parking lot",
+        "my mom is on the floor and not making sense",
+        "my wife isnt answering me",
+        "she wont respond to me",
+        "i shake him and he doesnt respond",
+        "he went down and isnt answering when i talk to him",
+        "he's awake but not responding to anything i say",
+        "my daughter is out of it and i cant get her to answer me",
+        "i cant get my dad to come to, he was fine a minute ago",
+        "can't get her to wake up",
+        "my mom is limp and wont open her eyes",
+        "hes totally limp",
+        "my baby went all floppy after the shot",
+        "she's out cold on the bathroom floor",
+        "my dad went grey and slumped against the wall",
+        "she passed out and hit her head",
+        "she's breathing but not waking up",
+        "i nearly passed out twice today",
+    ],
+)
+def test_collapse_in_everyday_words(severity_of, text):
+    assert severity_of(text) == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the swelling went down",
+        "she went down to the lobby to get coffee",
+        "my wife went down to get the car",
+        "i dropped my phone on the floor",
+        "my husband dropped me off, can he wait in the lobby",
+        "i'm lying on the floor because it helps my back",
+        "my kid is on the floor playing while i wait",
+        "the app is not responding",
+        "nobody is answering the phone at the office",
+        "my pain isnt responding to the meds",
+        "my back isn't responding to physical therapy",
+        "i walk with a limp since my knee surgery",
+        "i'm limping a bit from my hip",
+        "i'm not waking up as much at night now",
+        "my hair went grey from stress",
+        # someone else's past event, hearsay, or told with a laugh
+        "my neighbor said she passed out during her injection, does that happen alot",
+        "my sister fainted at her appointment lol, hope i dont",
+        "my coworker passed out at her appointment, could that happen to me",
+        "my aunt collapsed at the dentist years ago and now im scared",
+        "my wife fainted at her last injection appointment, should she eat first",
+        "i nearly passed out from boredom in the waiting room lol",
+        "my friend collapsed after her shot last year, can that happen to me",
+    ],
+)
+def test_collapse_words_that_are_not_a_collapse(severity_of, text):
+    assert severity_of(text) == "none"
+
+
+# ------------------------------------------------------------------ seizure in everyday words
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my wife just had a fit, whole body jerking for a couple minutes",
+        "he's having some kind of fit on the floor",
+        "my daughter is fitting",
+        "his whole body is jerking",
+        "he's jerking all over and wont respond",
+        "she started twitching and not responding",
+        "my daughter is shaking all over and not responding to me",
+        "her arms and legs are jerking and she wont answer me",
+        "she is foaming at the mouth and shaking",
+        "he went stiff and started jerking",
+        "my dad stiffened up and started shaking all over, now hes very sleepy",
+        "his eyes are rolling back",
+        "my son is on the ground jerking",
+    ],
+)
+def test_seizure_in_everyday_words(severity_of, text):
+    assert severity_of(text) == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my back keeps seizing up",
+        "my mom had a fit when she saw the bill lol",
+        "my daughter had a fit because she didn't want to come",
+        "my dad's been having fits of coughing",
+        "do you have time to fit me in this week",
+        "my brace doesn't fit right",
+        "my eyelid keeps twitching",
+        "my leg twitches sometimes at night",
+        "my hands shake when i'm nervous about needles",
+        # someone else's known, controlled condition
+        "my husband has seizures but theyre controlled on meds, can he come with me and wait in the lobby",
+        "my brother has seizures sometimes, is it ok if he waits in the car",
+        "my dad has had seizures for years, they're well controlled",
+        "my uncle has epilepsy, will the lidocaine affect him",
+        "my husband had a seizure 5 years ago, can he still get trigger points",
+    ],
+)
+def test_seizure_words_that_are_not_a_seizure(severity_of, text):
+    assert severity_of(text) == "none"
+
+
+# ------------------------------------------------------------------ indirect suicidal language
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # no reason to go on / nothing to live for
+        "i dont really see a reason to keep going if these shots dont work either",
+        "there's no reason to keep going",
+        "i don't see any reason to go on",
+        "i have nothing left to live for",
+        "why should i even keep going",
+        "whats the point of even being alive",
+        "i'm so tired of fighting this, i dont want to keep living",
+        "life isnt worth living with this pain",
+        # not waking up
+        "i hope i don't wake up tomorrow",
+        "sometimes i hope i just dont wake up",
+        "i went to bed hoping i wouldnt wake up",
+        "i wouldnt mind if i didnt wake up",
+        "i just want to go to sleep and not wake up",
+        "i just want to fall asleep forever",
+        "i'd be better off not waking up",
+        # burden / better off without me
+        "my family would be better off if i wasnt around",
+        "i keep thinking everyone would be happier if i just wasnt here",
+        "the world would be a better place without me",
+        "i feel like a burden and everyone would be better off",
+        "nobody would even notice if i was gone",
+        "no one would care if i just disappeared",
+        # stockpiling, lethality, research, plan
+        "ive been saving up my oxy for a while, pretty sure i have enough now",
+        "i've been stockpiling my pain pills",
+        "i counted my pills and i think i have enough",
+        "how many pills would it take",
+        "looked up how many of my muscle relaxers it would take to not wake up",
+        "what's the lethal dose of gabapentin",
+        "i googled how to overdose",
+        "been researching painless ways to die",
+        "i have a plan to end it",
+        "i've thought about how i would do it",
+        "i have it all planned out, i know how i would do it",
+        # goodbyes and preparations
+        "i wrote letters to my kids in case i dont wake up, i have it planned",
+        "i've been giving my things away",
+        "i gave my dog away and said goodbye to my friends",
+        "i'm getting my affairs in order",
+        "this is goodbye, thank you for everything",
+        # methods
+        "sometimes when im driving i think about just going into a tree so the pain stops",
+        "sometimes i want to swerve into oncoming traffic",
+        "i keep picturing driving off the overpass",
+        "i keep thinking about crashing the car on purpose",
+        "i stood on the bridge last night and thought about jumping",
+        "i tried to overdose last week",
+        # ending the pain for good, can't do this anymore, death as relief
+        "i just want to end the pain for good",
+        "i just want everything to stop, permanently",
+        "i'm going to end the pain myself if the shots dont work",
+        "i can't do this anymore, i just want it to be over",
+        "i cant do this anymore",
+        "i can't take it anymore",
+        "i can't live like this anymore",
+        "death would be a relief",
+        "i tried to end it last year and i'm feeling that way again",
+        "i don't think i'll be around much longer",
+        "i don't trust myself right now",
+    ],
+)
+def test_indirect_suicidal_language(severity_of, text):
+    assert severity_of(text) == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this pain is killing me",
+        "waiting on insurance is gonna be the death of me haha",
+        "i'm dying to get these shots done",
+        "i hope i don't wake up sore tomorrow",
+        "i'm hoping to not wake up with a stiff neck",
+        "i don't want to wake up early for the appointment",
+        "i don't want to be here all day, how long is the appointment",
+        "i'm saving my pills for bad days",
+        "i'm saving up to pay for the injections",
+        "how many pills should i take for the pain",
+        "how many shots would it take to fix my neck",
+        "how much tylenol is safe to take with this",
+        "i can't do this exercise anymore, it hurts too much",
+        "i'm done with physical therapy",
+        "i want this pain to end",
+        "i wish the pain would just go away",
+        "i crashed into a tree last year and my back hasn't been right since",
+        "my car went off the road in the snow last year, that's how i hurt my back",
+        "we drove over the bridge to get to the clinic",
+        "i said goodbye to my old physical therapist",
+        "i hope i don't die of boredom in the waiting room",
+        "i'm not suicidal at all",
+        "my therapist asked if i had thoughts of suicide and i said no",
+        "back in my 20s i went through a bad depression and thought about ending things, "
+        "im in a good place now w therapy, does the steroid affect mood?",
+        "my brother attempted suicide last year",
+    ],
+)
+def test_indirect_suicidal_words_that_are_not_a_crisis(severity_of, text):
+    assert severity_of(text) == "none"
+
+
+# ------------------------------------------------------------------ self-harm
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "been burning my arm w a lighter when the pain gets bad",
+        "i burn my skin with a lighter to forget the pain",
+        "i've been burning myself with cigarettes",
+        "i started cutting again",
+        "i've started cutting my arms again",
+        "i relapsed and cut again",
+        "i slashed my wrist last night",
+        "i cut my arms when the pain gets too much",
+        "i've been hitting myself",
+        "i keep hitting my legs with a hammer when it gets bad",
+        "i hurt myself on purpose",
+        "i scratch my skin until it bleeds",
+        "i punch things until my hands bleed",
+        "i use a razor on my thighs",
+    ],
+)
+def test_self_harm(severity_of, text):
+    assert severity_of(text) == "crisis"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i hurt myself lifting a box",
+        "i hurt myself at the gym",
+        "i cut myself shaving",
+        "i accidentally burned myself on the oven",
+        "i burned my hand on the stove",
+        "i've been cutting back on my pain meds",
+        "my cat scratched my arm until it bled",
+        "i scratch mosquito bites until they bleed",
+        "it's like banging my head against the wall with my insurance",
+        "i used to self harm as a teen but havent in 15 years",
+    ],
+)
+def test_self_harm_words_that_are_not_self_harm(severity_of, text):
+    assert severity_of(text) == "none"
+
+
+def test_benign_readings_apply_to_explicit_crisis_phrases_only_for_their_own_phrases(severity_of):
+    # the benign cue "shaving" cancels "cut myself", never "kill myself"
+    assert severity_of("i cut myself shaving") == "none"
+    assert severity_of("i want to kill myself shaving is the last straw") == "crisis"
+
+
+# ------------------------------------------------------------------ infection, described
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # growing redness: size comparisons, past a drawn line
+        "the red area around the injection was like a quarter this morning, now its about the "
+        "size of my palm",
+        "the redness was the size of a dime and now it's as big as my fist",
+        "the red patch is bigger than yesterday",
+        "the redness has doubled in size",
+        "skin around the shot is warm and pink and its past the pen circle i drew around it",
+        "its spread outside the circle i marked",
+        "the swelling where they injected is getting redder and kind of creeping outward",
+        "the redness was small but now covers half my back",
+        # hot, hard, puffy
+        "spot on my neck where they injected is hot to touch and swelled up hard",
+        "its warm and puffy where they did the shot",
+        "the site is swollen hard and tender",
+        # smell, leaking, weeping
+        "can i move my appt to friday? also the site smells kinda bad and is leaking a little",
+        "theres a weird smell coming from the injection spot",
+        "the injection site is weeping clear fluid",
+        "white stuff is coming out of the injection spot",
+        "the bandage is wet with yellow fluid",
+        # red streak
+        "theres a red line running up my arm from the injection site",
+        "red streaking from the shot up toward my armpit",
+        # temperature readings, chills, sweats
+        "feel like i have the flu, achey all over and 100.9",
+        "im at 38.6 and feel crappy since the injection",
+        "i'm at 101 and shivering",
+        "thermometer says 101.2",
+        "running a temp of 39",
+        "i've got a temp and the shakes",
+        "shivering under 3 blankets and sweaty",
+        "i'm freezing then sweating, flu like",
+        "i've been soaking my sheets with sweat every night since the shots",
+    ],
+)
+def test_infection_described(severity_of, text):
+    assert severity_of(text) == "urgent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i had a temp of 99.8",
+        "it costs 101.50 with insurance",
+        "the copay was $38.50",
+        "i took 37.5 mg of tramadol",
+        "i'm 38 years old, am i too young for these",
+        "i'm running 40 miles a week",
+        "my hip knot showed up after i started running again at 44",
+        "can i put a warm compress on the site",
+        "should i avoid the hot tub after",
+        "i've been weeping all day from the pain",
+        # thresholds are questions, not readings
+        "say i get a fever after, at what temp should i call",
+        "lets say i get a fever, how high before i call",
+        "at what temperature should i worry",
+        "how high does a fever have to be before i call",
+        # a past, resolved fever
+        "ran a low fever the night after my shots in march but it was gone by morning, "
+        "just fyi for my chart",
+        "i had a temp of 101 after my shots in january, it's gone now",
+        "my face felt hot and flushed right after, but it passed",
+        "i had a low grade fever the day after my last one, went away by itself",
+        # someone else's infection
+        "my moms friend got a nasty infection after a cortisone shot, how do you guys prevent that",
+    ],
+)
+def test_infection_words_that_are_not_a_current_infection(severity_of, text):
+    assert severity_of(text) == "none"
+
+
+# ------------------------------------------------------------------ bleeding, bruise, rash, numbness
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("site started bleeding again this morning and it wont quit even with pressure", "urgent"),
+        ("it's bleeding again", "urgent"),
+        ("i've been holding pressure for 20 minutes and its still bleeding", "urgent"),
+        ("blood is dripping down my arm from the injection site", "urgent"),
+        ("my bruise spread from my shoulder down to my elbow since yesterday and its puffy",
+         "urgent"),
+        ("the bruise went from small to covering my whole shoulder blade", "urgent"),
+        ("the bruise is now the size of my hand", "urgent"),
+        # a rash spreading to other parts of the body: urgent with breathing fine ...
+        ("got a rash after the injection and its spreading down my arm and onto my chest, "
+         "breathing is ok", "urgent"),
+        ("itchy red bumps started at the shot spot and now theyre on my stomach and legs too, "
+         "breathing fine tho", "urgent"),
+        ("hives on my arms and now my chest, breathing normally", "urgent"),
+        ("red blotches all over my body now, no trouble breathing", "urgent"),
+        # ... an emergency with breathing or throat trouble
+        ("hives all over and its getting hard to breathe", "emergency"),
+        ("the rash spread to my neck and face and my throat feels tight", "emergency"),
+        # numbness or weakness that lasts or gets worse
+        ("my left hand has been pins and needles since fridays appt and it hasnt eased up at all",
+         "urgent"),
+        ("the tingling in my hand hasn't gone away after 3 days", "urgent"),
+        ("my hand is weaker than it was yesterday", "urgent"),
+        ("my foot keeps dragging since the injection", "urgent"),
+        # not these
+        ("it stopped bleeding after a minute of pressure", "none"),
+        ("my blood pressure is high today, can i still come in", "none"),
+        ("what if the spot starts bleeding again", "none"),
+        ("the bruise is starting to fade", "none"),
+        ("i had some numbness for an hour after but it wore off", "none"),
+        ("my arm went numb last time but was fine by the next day", "none"),
+    ],
+)
+def test_bleeding_bruise_rash_numbness(severity_of, text, expected):
+    assert severity_of(text) == expected
+
+
+# ------------------------------------------------------------------ context rules added later
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # "a friend of mine" is the friend, not the patient
+        ("a friend of mine got a collapsed lung from acupuncture, can that happen w trigger point "
+         "shots", "none"),
+        # a question about the patient after someone else's past event
+        ("my friend had an allergic reaction to lidocaine, should i be worried", "none"),
+        # an earlier treatment is history unless the clause says it is now
+        ("last time the site got a little red but it cleared up in 2 days", "none"),
+        ("i got a fever after my last injection", "none"),
+        ("i have a fever since my last injection", "urgent"),
+        # a denial after the finding
+        ("they checked me for infection and ruled it out", "none"),
+        # someone else's event now stays an emergency even with a question after it
+        ("my husband is having a seizure right now, should i be worried", "emergency"),
+    ],
+)
+def test_context_rules_added_later(severity_of, text, expected):
+    assert severity_of(text) == expected
+
+
+def test_bare_temperature_readings(finding_of):
+    finding = finding_of("feel crappy since the shot and 100.9 tonight")
+    assert finding.category == "infection_signs" and finding.phrase == "100.9"
+    assert finding_of("my appointment is at 10.30") is None
+    assert finding_of("38.5 hours of work this week") is None
+
+
+def test_vocabulary_without_the_newer_context_lists_still_loads(nlp):
+    import yaml
+
+    spec = yaml.safe_load(DEFAULT_RED_FLAGS_PATH.read_text(encoding="utf-8"))
+    for name in ("known_condition", "earlier_treatment", "other_person_risk_question",
+                 "reported_speech", "negation_after"):
+        spec["context"].pop(name)
+    detector = RedFlagDetector(spec)
+    assert detector.detect(nlp("i can't breathe")).severity == "emergency"
