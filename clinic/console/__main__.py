@@ -5,7 +5,8 @@
   python -m clinic.console set-password NAME [--password-stdin]
   python -m clinic.console create-token NAME                  prints the token once
   python -m clinic.console revoke-token NAME
-  python -m clinic.console purge [--days N]                   delete handoffs older than retention_days
+  python -m clinic.console purge [--days N]                   delete handoffs and chat conversations
+                                                              older than retention_days
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import timedelta
 
 from clinic.handoff_store import NotFound, StoreUnavailable, get_store, utcnow
 from clinic.settings import get_settings
+from clinic.tracker_retention import purge_conversations, tracker_store_url
 
 MIN_PASSWORD = 12
 
@@ -86,6 +88,10 @@ def _purge(args) -> int:
     cutoff = utcnow() - timedelta(days=days)
     deleted = get_store().purge(cutoff)
     print(f"Deleted {deleted} handoffs (with their transcripts) created more than {days} days ago.")
+    url = tracker_store_url()
+    if url:
+        conversations = purge_conversations(url, cutoff)
+        print(f"Deleted {conversations} chat conversations from Rasa's tracker store, idle for more than {days} days.")
     return 0
 
 
