@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := models/current.tar.gz
+SPACY_MODEL := var/spacy/en_tpi_sm
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONPATH := $(CURDIR)
 
@@ -43,9 +44,14 @@ lock: $(BIN)/python
 settings: $(STAMP)
 	@$(BIN)/python -m clinic.domain_settings
 
-train: $(STAMP) settings $(MODEL)
+train: $(STAMP) settings $(SPACY_MODEL)/meta.json $(MODEL)
 
-$(MODEL): $(MODEL_INPUTS) | $(STAMP)
+# The English spaCy pipeline without the parts nothing here reads, written from the installed
+# package (no download); config.yml's SpacyNLP loads it by path.
+$(SPACY_MODEL)/meta.json: $(STAMP) scripts/trim_spacy_model.py
+	$(BIN)/python scripts/trim_spacy_model.py $(SPACY_MODEL)
+
+$(MODEL): $(MODEL_INPUTS) $(SPACY_MODEL)/meta.json | $(STAMP)
 	$(BIN)/rasa train --fixed-model-name current --out models
 
 # Debian's Chromium for the browser tests (a test tool's own browser download cannot work here),

@@ -44,10 +44,17 @@ def test_urgent_reply_sends_to_the_nurse_line(patient):
     assert [b["payload"] for b in replies[0]["buttons"]] == ["/affirm", "/deny"]
 
 
-def test_asking_about_risks_is_not_an_alarm(patient):
-    text = patient.text_of("what are the signs of infection i should watch for")
-    assert SETTINGS.emergency_number not in text.split("From:")[0] or "call" not in text
-    assert "From:" in text
+ALARMS = ["could be a medical emergency", "Crisis Lifeline", "need a nurse's attention soon"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["what are the signs of infection i should watch for", "can it cause nerve damage?", "my back is killing me, how soon does the shot work"],
+)
+def test_asking_about_risks_is_not_an_alarm(patient, message):
+    text = patient.text_of(message)
+    assert not [alarm for alarm in ALARMS if alarm in text]
+    assert text.strip()
 
 
 def test_unanswerable_is_deflected_to_the_nurse_line(patient):
