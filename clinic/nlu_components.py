@@ -78,28 +78,30 @@ def _add_entities(message: Message, entities: List[Dict[Text, Any]]) -> None:
         message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
-class ClinicVocabularyExtractor(GraphComponent, EntityExtractorMixin):
-    """Extracts `body_part` and `medication` entities with the clinic's vocabulary."""
+class _SpacyRulesExtractor(GraphComponent, EntityExtractorMixin):
+    """What both rule-based extractors share: a spaCy doc in, entities out, rules loaded once.
+
+    Subclasses name their rules file's config key and say how to load the rules and which
+    entities a doc yields.
+    """
+
+    rules_file_key: Text = ""
 
     @classmethod
     def required_components(cls) -> List[Type]:
         return [SpacyNLP]
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"vocabulary_file": None}
+    @classmethod
+    def get_default_config(cls) -> Dict[Text, Any]:
+        return {cls.rules_file_key: None}
 
     @staticmethod
     def required_packages() -> List[Text]:
         return ["spacy"]
 
-    def __init__(self, config: Dict[Text, Any],
-                 vocabulary: clinic_vocabulary.ClinicVocabulary) -> None:
+    def __init__(self, config: Dict[Text, Any], rules: Any) -> None:
         self._config = config
-        self._vocabulary = vocabulary
+        self._rules = rules
 
     @classmethod
     def create(
@@ -108,9 +110,16 @@ class ClinicVocabularyExtractor(GraphComponent, EntityExtractorMixin):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ClinicVocabularyExtractor":
+    ) -> "_SpacyRulesExtractor":
         config = {**cls.get_default_config(), **config}
-        return cls(config, clinic_vocabulary.load_vocabulary(config.get("vocabulary_file")))
+        return cls(config, cls.load_rules(config.get(cls.rules_file_key)))
+
+    @staticmethod
+    def load_rules(path: Optional[Text]) -> Any:
+        raise NotImplementedError
+
+    def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
+        raise NotImplementedError
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -121,21 +130,11 @@ class ClinicVocabularyExtractor(GraphComponent, EntityExtractorMixin):
             if doc is None:
                 continue
             try:
-                found = self._vocabulary.extract(doc)
-            except Exception:  # never break a conversation over vocabulary
-                logger.exception("ClinicVocabularyExtractor failed on a message")
+                entities = self.entities_for(message, doc)
+            except Exception:
+                # A crash here would lose the patient's message; log loudly (no text) instead.
+                logger.exception("%s failed on a message", self.name)
                 continue
-            entities = []
-            for item in found:
-                entities.append(
-                    {
-                        ENTITY_ATTRIBUTE_TYPE: item["entity"],
-                        ENTITY_ATTRIBUTE_VALUE: item["value"],
-                        ENTITY_ATTRIBUTE_START: item["start"],
-                        ENTITY_ATTRIBUTE_END: item["end"],
-                        EXTRACTOR: self.name,
-                    }
-                )
             _add_entities(message, entities)
         return messages
 
@@ -143,74 +142,60 @@ class ClinicVocabularyExtractor(GraphComponent, EntityExtractorMixin):
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class RedFlagDetector(GraphComponent, EntityExtractorMixin):
+class ClinicVocabularyExtractor(_SpacyRulesExtractor):
+    """Extracts `body_part` and `medication` entities with the clinic's vocabulary."""
+
+    rules_file_key = "vocabulary_file"
+
+    @staticmethod
+    def load_rules(path: Optional[Text]) -> clinic_vocabulary.ClinicVocabulary:
+        return clinic_vocabulary.load_vocabulary(path)
+
+    def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: item["entity"],
+                ENTITY_ATTRIBUTE_VALUE: item["value"],
+                ENTITY_ATTRIBUTE_START: item["start"],
+                ENTITY_ATTRIBUTE_END: item["end"],
+                EXTRACTOR: self.name,
+            }
+            for item in self._rules.extract(doc)
+        ]
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class RedFlagDetector(_SpacyRulesExtractor):
     """Adds `red_flag` (severity + category) and `red_flag_phrase` entities to every message
     that reports a red-flag symptom or crisis thought (see clinic/red_flags.py)."""
 
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return [SpacyNLP]
+    rules_file_key = "red_flags_file"
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"red_flags_file": None}
+    def load_rules(path: Optional[Text]) -> red_flag_rules.RedFlagDetector:
+        return red_flag_rules.load_detector(path)
 
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["spacy"]
-
-    def __init__(self, config: Dict[Text, Any],
-                 detector: red_flag_rules.RedFlagDetector) -> None:
-        self._config = config
-        self._detector = detector
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "RedFlagDetector":
-        config = {**cls.get_default_config(), **config}
-        return cls(config, red_flag_rules.load_detector(config.get("red_flags_file")))
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            doc = _doc_of(message)
-            if doc is None:
-                continue
-            try:
-                finding = self._detector.detect(doc)
-            except Exception:
-                # A crash here would lose the patient's message; log loudly instead.
-                logger.exception("RedFlagDetector failed on a message")
-                continue
-            if finding is None:
-                continue
-            phrase = _typed_text(message, doc, finding.start, finding.end)
-            common = {
-                ENTITY_ATTRIBUTE_START: finding.start,
-                ENTITY_ATTRIBUTE_END: finding.end,
-                EXTRACTOR: self.name,
-            }
-            _add_entities(
-                message,
-                [
-                    {
-                        ENTITY_ATTRIBUTE_TYPE: RED_FLAG_ENTITY,
-                        ENTITY_ATTRIBUTE_VALUE: finding.severity,
-                        RED_FLAG_CATEGORY_KEY: finding.category,
-                        **common,
-                    },
-                    {
-                        ENTITY_ATTRIBUTE_TYPE: RED_FLAG_PHRASE_ENTITY,
-                        ENTITY_ATTRIBUTE_VALUE: phrase,
-                        **common,
-                    },
-                ],
-            )
-        return messages
+    def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
+        finding = self._rules.detect(doc)
+        if finding is None:
+            return []
+        common = {
+            ENTITY_ATTRIBUTE_START: finding.start,
+            ENTITY_ATTRIBUTE_END: finding.end,
+            EXTRACTOR: self.name,
+        }
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: RED_FLAG_ENTITY,
+                ENTITY_ATTRIBUTE_VALUE: finding.severity,
+                RED_FLAG_CATEGORY_KEY: finding.category,
+                **common,
+            },
+            {
+                ENTITY_ATTRIBUTE_TYPE: RED_FLAG_PHRASE_ENTITY,
+                ENTITY_ATTRIBUTE_VALUE: _typed_text(message, doc, finding.start, finding.end),
+                **common,
+            },
+        ]
