@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.tracker_history import previous_bot_action
 from clinic.settings import get_settings
 from clinic.topics import load_contract, selected_topic, topic_ranking
 
@@ -46,7 +47,7 @@ class ActionClarifyTopic(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         settings = get_settings()
         line = f"{settings.nurse_line.phone} ({settings.nurse_line.hours_text})"
-        if _missed_just_before(tracker):
+        if previous_bot_action(tracker) == CLARIFY_ACTION:
             dispatcher.utter_message(
                 text=(
                     "I'm sorry, I still can't tell what you need, and I don't want to guess about "
@@ -75,16 +76,3 @@ class ActionClarifyTopic(Action):
                 buttons=[NURSE_BUTTON],
             )
         return []
-
-
-def _missed_just_before(tracker: Tracker) -> bool:
-    """Whether the bot's last action before this message was also a clarification."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") not in ("action_listen", None):
-            return event.get("name") == CLARIFY_ACTION
-    return False

@@ -18,6 +18,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.tracker_history import previous_bot_action
 from clinic import handoff_record
 from clinic.callback_window import callback_window, line_status
 from clinic.handoff_store import NewHandoff, StoreUnavailable, get_store
@@ -44,19 +45,6 @@ DIDNT_HELP_TOPIC = "faq/not_helping"
 
 def _latest_intent(tracker: Tracker) -> Optional[Text]:
     return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def _previous_bot_action(tracker: Tracker) -> Optional[Text]:
-    """The last action the bot ran before the patient's latest message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None
 
 
 def _previous_user_message(tracker: Tracker) -> Dict[Text, Any]:
@@ -88,7 +76,7 @@ def _form_was_open_before_this_message(tracker: Tracker) -> bool:
 
 def accepted_urgent_warning(tracker: Tracker) -> bool:
     """The patient said yes to the red-flag warning's "shall the nurse line call you?"."""
-    return _latest_intent(tracker) == "affirm" and _previous_bot_action(tracker) == URGENT_WARNING
+    return _latest_intent(tracker) == "affirm" and previous_bot_action(tracker) == URGENT_WARNING
 
 
 def handoff_kind(tracker: Tracker) -> Text:
