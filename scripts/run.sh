@@ -34,7 +34,7 @@ wait_for() {
 }
 echo "Starting (logs in var/log/)..."
 wait_for "action server" "http://localhost:$ACTIONS_PORT/health"
-wait_for "Rasa (REST channel)" "http://localhost:$RASA_PORT/status"
+wait_for "Rasa (REST channel)" "http://localhost:$RASA_PORT/"
 wait_for "nurse console" "http://localhost:$CONSOLE_PORT/login"
 wait_for "demo page with the chat widget" "http://localhost:$DEMO_PORT/"
 cat <<MSG
