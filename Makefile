@@ -20,6 +20,7 @@ help:
 	@echo "make install  create $(VENV) with the locked dependencies"
 	@echo "make train    train the model (only when its inputs changed)"
 	@echo "make bench    speed, accuracy and memory figures against Rasa's default pipeline"
+	@echo "make scale-out  replicas on PostgreSQL, Redis and nginx, tested under a burst and faults"
 	@echo "make purge    delete handoffs older than the retention period in clinic_settings.yml"
 	@echo "make staff-user NAME=alex   create a nurse console account"
 
@@ -72,6 +73,10 @@ run: install train
 bench: install train
 	$(BIN)/python -m bench
 
+# Two Rasa replicas on PostgreSQL + Redis behind nginx, with a burst and a fault case (README).
+scale-out: install train
+	scripts/scale_out.sh
+
 purge: install
 	$(BIN)/python -m clinic.console purge
 
@@ -80,4 +85,4 @@ staff-user: install
 	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name>" >&2; exit 2; }
 	$(BIN)/python -m clinic.console create-user "$(NAME)"
 
-.PHONY: help install lock settings train browser test run bench purge staff-user
+.PHONY: help install lock settings train browser test run bench scale-out purge staff-user

@@ -1,0 +1,403 @@
+"""`make bench` (`python -m bench`): the assistant against Rasa's `rasa init` defaults, side by side.
+
+For each of the two configurations, one after the other so that they never compete for the two
+cores: training time from scratch (`rasa train --force` with an empty cache), held-out
+understanding (clinic.evaluation), then a Rasa server and an action server of its own (SQLite
+tracker store, as endpoints.yml has it) for time to first answer, REST latency with 1 and with 8
+concurrent clients (asyncio + aiohttp, loopback), the servers' CPU time per message, and resident
+memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
+of the rounds. A per-step profile of a message (in-process, Agent) closes the report.
+
+    python -m bench              everything: ~25 min the first time on 2 cores, of which ~11-17 min
+                                 train Rasa's default pipeline (DIET with a transformer) on our data
+    python -m bench --quick      reuse bench/models and their recorded training times (~7 min)
+    python -m bench --profile    only the per-step profile of both models
+    python -m bench --candidate other_config.yml   measure a candidate config as the assistant
+
+Latency and throughput depend on whatever else the machine runs (the load average is printed);
+CPU per message does much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bench import procs
+from bench.load import measure
+
+ROOT = procs.ROOT
+BENCH = Path(__file__).resolve().parent
+BENCH_MODELS = BENCH / "models"
+RESULTS = BENCH / "results"
+CURRENT_MODEL = ROOT / "models" / "current.tar.gz"
+RASA = str(procs.VENV_BIN / "rasa")
+PYTHON = sys.executable
+
+TARGETS = {
+    "p50_1_client_ms": 30.0,
+    "throughput_ratio_8_clients": 1.5,
+    "train_s": 90.0,
+    "rasa_rss_mib": 1.2 * 1024,
+}
+
+
+class Subject:
+    def __init__(self, key: str, title: str, config: Path, serve_model: Optional[Path] = None):
+        self.key, self.title, self.config = key, title, config
+        self.bench_model = BENCH_MODELS / f"{key}.tar.gz"
+        self.serve_model = serve_model or self.bench_model
+        self.figures: Dict[str, Any] = {"config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config)}
+
+
+def log(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def _inputs_digest(config: Path) -> str:
+    digest = hashlib.sha256(config.read_bytes())
+    digest.update((ROOT / "domain.yml").read_bytes())
+    for path in sorted((ROOT / "data").rglob("*.yml")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def train(subject: Subject, quick: bool) -> None:
+    record = BENCH_MODELS / f"{subject.key}.train.json"
+    digest = _inputs_digest(subject.config)
+    if quick and subject.bench_model.exists() and record.exists():
+        saved = json.loads(record.read_text())
+        subject.figures["train_s"] = saved["train_s"]
+        subject.figures["train_note"] = (
+            f"recorded {saved['when']}" + ("" if saved.get("inputs") == digest else ", inputs changed since")
+        )
+        log(f"{subject.key}: --quick, training time recorded earlier: {saved['train_s']} s")
+        return
+    BENCH_MODELS.mkdir(parents=True, exist_ok=True)
+    cache = Path(tempfile.mkdtemp(prefix="bench-rasa-cache-"))
+    env = procs.server_env({"RASA_CACHE_DIRECTORY": str(cache)})
+    log_path = RESULTS / f"train-{subject.key}.log"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log(f"{subject.key}: rasa train --force with an empty cache ({subject.figures['config']}) ...")
+    started = time.monotonic()
+    with open(log_path, "w") as out:
+        completed = subprocess.run(
+            [RASA, "train", "--force", "--config", str(subject.config), "--domain", "domain.yml",
+             "--data", "data", "--out", str(BENCH_MODELS), "--fixed-model-name", subject.key],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    elapsed = round(time.monotonic() - started, 1)
+    shutil.rmtree(cache, ignore_errors=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"training {subject.key} failed: see {log_path}")
+    subject.figures["train_s"] = elapsed
+    subject.figures["train_note"] = "measured in this run"
+    record.write_text(json.dumps({"train_s": elapsed, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                  "inputs": digest}))
+    log(f"{subject.key}: trained in {elapsed} s")
+
+
+def _last_json(output: str) -> Any:
+    for line in reversed(output.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("no JSON result in the output")
+
+
+def run_module(module: str, *args: str, log_name: str) -> Any:
+    completed = subprocess.run(
+        [PYTHON, "-m", module, *args], cwd=ROOT, env=procs.server_env(), capture_output=True, text=True
+    )
+    (RESULTS / log_name).write_text(completed.stdout + completed.stderr)
+    if completed.returncode != 0:
+        raise SystemExit(f"{module} failed: see {RESULTS / log_name}")
+    return _last_json(completed.stdout)
+
+
+def understand(subject: Subject) -> None:
+    log(f"{subject.key}: scoring the held-out set ...")
+    figures = run_module("bench.score", str(subject.serve_model), log_name=f"score-{subject.key}.log")
+    subject.figures["understanding"] = figures
+
+
+def _load_phase(base: str, rasa_pid: int, action_pid: int, clients: int, messages: int, warmup: int,
+                args: argparse.Namespace, tag: str) -> Dict[str, Any]:
+    """One load phase, with the CPU time the servers spent on it: CPU per message is what the
+    servers cost whatever else runs on the machine, unlike latency (warm-up messages included)."""
+    rasa_cpu, action_cpu = procs.cpu_seconds(rasa_pid), procs.cpu_seconds(action_pid)
+    load_before = os.getloadavg()[0]
+    figures = measure(base, clients, messages, warmup_per_client=warmup, time_limit_s=args.time_limit, tag=tag)
+    handled = figures["messages"] + figures["errors"] + clients * warmup
+    figures["rasa_cpu_ms_per_msg"] = round((procs.cpu_seconds(rasa_pid) - rasa_cpu) * 1000 / handled, 1)
+    figures["action_cpu_ms_per_msg"] = round((procs.cpu_seconds(action_pid) - action_cpu) * 1000 / handled, 1)
+    figures["load_average"] = round((load_before + os.getloadavg()[0]) / 2, 2)
+    return figures
+
+
+def serve(subject: Subject, args: argparse.Namespace, round_no: int) -> Dict[str, Any]:
+    """Starts the subject's action server and Rasa server, measures them, stops them."""
+    figures: Dict[str, Any] = {}
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{subject.key}-"))
+    env = procs.server_env({"CLINIC_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}"})
+    action_port, rasa_port = procs.free_port(), procs.free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints_config: Dict[str, Any] = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
+    if args.tracker == "sqlite":
+        endpoints_config["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "trackers.db")}
+    endpoints.write_text(json.dumps(endpoints_config))
+    action_server = rasa = None
+    try:
+        action_server = procs.start(
+            [RASA, "run", "actions", "--port", str(action_port), "--actions", "actions"],
+            RESULTS / f"action-server-{subject.key}.log", env,
+        )
+        figures["action_server_ready_s"] = round(
+            procs.wait_for_http(f"http://127.0.0.1:{action_port}/health", process=action_server), 1)
+        log(f"{subject.key} (round {round_no + 1}): starting Rasa with {subject.serve_model.relative_to(ROOT)} ...")
+        started = time.monotonic()
+        rasa = procs.start(
+            [RASA, "run", "--model", str(subject.serve_model), "--port", str(rasa_port),
+             "--interface", "127.0.0.1", "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+            RESULTS / f"rasa-{subject.key}.log", env,
+        )
+        base = f"http://127.0.0.1:{rasa_port}"
+        figures["first_answer_s"] = round(procs.wait_for_first_answer(base, started, rasa), 1)
+        figures["rasa_rss_idle"] = procs.memory_mib(rasa.pid)
+        figures["load_1"] = _load_phase(base, rasa.pid, action_server.pid, 1, args.messages_1, 10, args,
+                                        f"bench-{subject.key}-1")
+        log(f"{subject.key}: 1 client {figures['load_1']}")
+        figures["load_n"] = _load_phase(base, rasa.pid, action_server.pid, args.clients, args.messages_n, 3, args,
+                                        f"bench-{subject.key}-n")
+        log(f"{subject.key}: {args.clients} clients {figures['load_n']}")
+        figures["rasa_memory"] = procs.memory_mib(rasa.pid)
+        figures["action_server_memory"] = procs.memory_mib(action_server.pid)
+    finally:
+        procs.stop(rasa)
+        procs.stop(action_server)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return figures
+
+
+def combine_rounds(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Medians of the rounds' latency, throughput and CPU figures; the largest memory seen."""
+    import statistics
+
+    combined: Dict[str, Any] = {"first_answer_s": statistics.median(r["first_answer_s"] for r in rounds)}
+    for phase in ("load_1", "load_n"):
+        keys = rounds[0][phase].keys()
+        combined[phase] = {
+            k: (round(statistics.median(r[phase][k] for r in rounds), 2) if k not in ("errors", "empty_replies",
+                                                                                  "messages", "clients")
+                else sum(r[phase][k] for r in rounds) if k != "clients" else rounds[0][phase][k])
+            for k in keys
+        }
+    for memory in ("rasa_memory", "action_server_memory"):
+        combined[memory] = max((r[memory] for r in rounds), key=lambda m: m["rss_mib"])
+    return combined
+
+
+def profile(subject: Subject, messages: int) -> Dict[str, Any]:
+    log(f"{subject.key}: profiling {messages} messages in-process ...")
+    return run_module("bench.message_profile", str(subject.serve_model), str(messages),
+                      log_name=f"profile-{subject.key}.log")
+
+
+# ----------------------------------------------------------------------------------------------
+def _get(figures: Dict[str, Any], path: str) -> Any:
+    value: Any = figures
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        text = f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:,.1f}"
+    else:
+        text = str(value)
+    return text + unit
+
+
+def print_table(subjects: List[Subject], clients: int) -> List[str]:
+    rows = [
+        ("understanding: top-1 topic accuracy", "understanding.top1", ""),
+        ("understanding: answered right (no question back)", "understanding.answered_right", ""),
+        ("understanding: answered wrong (confident)", "understanding.answered_wrong", ""),
+        ("understanding: unanswerable deflected", "understanding.deflected", ""),
+        ("REST p50, 1 client", "load_1.p50_ms", " ms"),
+        ("REST p95, 1 client", "load_1.p95_ms", " ms"),
+        ("msgs/s, 1 client", "load_1.msgs_per_s", ""),
+        (f"REST p50, {clients} clients", "load_n.p50_ms", " ms"),
+        (f"REST p95, {clients} clients", "load_n.p95_ms", " ms"),
+        (f"msgs/s, {clients} clients", "load_n.msgs_per_s", ""),
+        ("Rasa server CPU per message, 1 client", "load_1.rasa_cpu_ms_per_msg", " ms"),
+        (f"Rasa server CPU per message, {clients} clients", "load_n.rasa_cpu_ms_per_msg", " ms"),
+        ("action server CPU per message", "load_n.action_cpu_ms_per_msg", " ms"),
+        ("machine load average during the loads", "load_n.load_average", ""),
+        ("errors / empty replies (all loads)", None, ""),
+        ("training from scratch (rasa train --force)", "train_s", " s"),
+        ("start to first answer", "first_answer_s", " s"),
+        ("Rasa server RSS after load", "rasa_memory.rss_mib", " MiB"),
+        ("Rasa server peak RSS (VmHWM)", "rasa_memory.peak_rss_mib", " MiB"),
+        ("action server RSS after load", "action_server_memory.rss_mib", " MiB"),
+    ]
+    width = 50
+    lines = [f"{'':<{width}} " + " ".join(f"{s.title:>22}" for s in subjects)]
+    for title, path, unit in rows:
+        if path is None:
+            cells = [
+                f"{(_get(s.figures, 'load_1.errors') or 0) + (_get(s.figures, 'load_n.errors') or 0)}"
+                f" / {(_get(s.figures, 'load_1.empty_replies') or 0) + (_get(s.figures, 'load_n.empty_replies') or 0)}"
+                for s in subjects
+            ]
+        else:
+            cells = [_fmt(_get(s.figures, path), unit) for s in subjects]
+        lines.append(f"{title:<{width}} " + " ".join(f"{c:>22}" for c in cells))
+    notes = [f"{s.title}: training time {s.figures.get('train_note')}" for s in subjects if s.figures.get("train_note")]
+    return lines + [""] + notes
+
+
+def check_targets(assistant: Subject, default: Subject) -> List[Dict[str, Any]]:
+    a, d = assistant.figures, default.figures
+    ratio = None
+    if _get(a, "load_n.msgs_per_s") and _get(d, "load_n.msgs_per_s"):
+        ratio = round(a["load_n"]["msgs_per_s"] / d["load_n"]["msgs_per_s"], 2)
+    checks = [
+        ("single-client p50 < 30 ms", _get(a, "load_1.p50_ms"), lambda v: v < TARGETS["p50_1_client_ms"]),
+        ("8-client throughput >= 1.5x default", ratio, lambda v: v >= TARGETS["throughput_ratio_8_clients"]),
+        ("training from scratch < 90 s", _get(a, "train_s"), lambda v: v < TARGETS["train_s"]),
+        ("Rasa server RSS < 1.2 GB", _get(a, "rasa_memory.rss_mib"), lambda v: v < TARGETS["rasa_rss_mib"]),
+        ("top-1 not below the default's", _get(a, "understanding.top1"),
+         lambda v: v >= (_get(d, "understanding.top1") or 0)),
+    ]
+    return [{"target": name, "value": value, "met": (value is not None and bool(test(value)))} for name, value, test in checks]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="reuse bench models and recorded training times when present")
+    parser.add_argument("--profile", action="store_true", help="only profile where a message's time goes")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profile in a full run")
+    parser.add_argument("--candidate", type=Path, help="measure this config as the assistant (trained into bench/models)")
+    parser.add_argument("--only", choices=["assistant", "default"], help="measure one column only")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--messages-1", type=int, default=150, help="measured messages with 1 client")
+    parser.add_argument("--messages-n", type=int, default=60, help="measured messages per client with --clients")
+    parser.add_argument("--profile-messages", type=int, default=120)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="server runs per configuration, alternating; figures are their medians")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per load phase at most")
+    parser.add_argument("--tracker", choices=["sqlite", "memory"], default="sqlite",
+                        help="tracker store of the servers: SQLite as endpoints.yml has it, or in memory")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+
+    if args.candidate:
+        candidate = args.candidate.resolve()
+        assistant = Subject(f"candidate-{candidate.stem}", "candidate", candidate)
+    else:
+        assistant = Subject("assistant", "assistant", ROOT / "config.yml", serve_model=CURRENT_MODEL)
+    default = Subject("rasa-init", "rasa-init default", BENCH / "rasa_init_config.yml")
+    subjects = [s for s in (assistant, default) if not args.only or (args.only == "assistant") == (s is assistant)]
+
+    if assistant in subjects and not args.candidate:
+        # `make bench` trains first; run directly, the served model may be missing or stale.
+        stale = subprocess.run(["make", "-q", "models/current.tar.gz"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0
+        if stale or not CURRENT_MODEL.exists():
+            log("models/current.tar.gz is missing or older than its inputs: make train "
+                f"(log: {(RESULTS / 'make-train.log').relative_to(ROOT)}) ...")
+            with open(RESULTS / "make-train.log", "w") as out:
+                subprocess.run(["make", "train"], cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT)
+
+    if args.profile:
+        for subject in subjects:
+            if not subject.serve_model.exists():
+                train(subject, quick=True)
+            result = profile(subject, args.profile_messages)
+            from bench.message_profile import format_table
+            print(format_table(result["rows"], f"\n{subject.title}: per message, {result['messages']} held-out messages"))
+        return 0
+
+    for subject in subjects:
+        # The scratch training measures the configuration; the assistant is served from
+        # models/current.tar.gz (`make train`), trained from the same files.
+        train(subject, args.quick)
+    for subject in subjects:
+        understand(subject)
+    rounds: Dict[str, List[Dict[str, Any]]] = {s.key: [] for s in subjects}
+    for round_no in range(args.rounds):
+        # A B, then B A: drift in what else the machine is doing weighs on both alike.
+        for subject in (subjects if round_no % 2 == 0 else list(reversed(subjects))):
+            rounds[subject.key].append(serve(subject, args, round_no))
+    for subject in subjects:
+        subject.figures.update(combine_rounds(rounds[subject.key]))
+        subject.figures["rounds"] = rounds[subject.key]
+    profiles = {}
+    if not args.no_profile:
+        for subject in subjects:
+            profiles[subject.key] = profile(subject, args.profile_messages)
+
+    print()
+    print(f"Benchmark {datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores, "
+          f"Rasa {_rasa_version()}, REST over loopback, {args.tracker} tracker store, action server on; "
+          f"1-min load average {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)")
+    lines = print_table(subjects, args.clients)
+    print("\n".join(lines))
+    targets = check_targets(assistant, default) if len(subjects) == 2 else []
+    if targets:
+        print("\nTargets (assistant):")
+        for t in targets:
+            print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {_fmt(t['value'])}")
+    if profiles:
+        from bench.message_profile import format_table
+        for subject in subjects:
+            result = profiles[subject.key]
+            print(format_table(result["rows"], f"\n{subject.title}: where a message's time goes "
+                                               f"(in-process, {result['messages']} held-out messages)"))
+    report = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "rasa": _rasa_version()},
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "subjects": {s.key: {"title": s.title, "model": str(s.serve_model), **s.figures} for s in subjects},
+        "targets": targets,
+        "profiles": profiles,
+        "runtime_s": round(time.monotonic() - began, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"\nResults: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} "
+          f"(bench took {report['runtime_s']} s)")
+    return 0
+
+
+def _rasa_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("rasa")
+    except Exception:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

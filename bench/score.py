@@ -1,0 +1,44 @@
+"""Held-out understanding of one model, in its own process: `python -m bench.score MODEL` prints the
+figures of clinic.evaluation as JSON on its last line.
+
+Rasa's default ResponseSelector (no `retrieval_intent`, as `rasa init` has it) files its answer
+under the key "default" instead of "faq"; the scoring reads it from there, so both pipelines are
+judged by the same rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Any, Dict
+
+from clinic.evaluation import evaluate, load_examples
+from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT
+
+
+def normalise(parsed: Dict[str, Any]) -> Dict[str, Any]:
+    selector = parsed.get(RESPONSE_SELECTOR) or {}
+    if RETRIEVAL_INTENT not in selector and "default" in selector:
+        parsed = dict(parsed)
+        parsed[RESPONSE_SELECTOR] = {**selector, RETRIEVAL_INTENT: selector["default"]}
+    return parsed
+
+
+def score(model_path: str) -> Dict[str, Any]:
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(model_path)
+
+    async def parse(text: str) -> Dict[str, Any]:
+        return normalise(await agent.parse_message(text))
+
+    return asyncio.run(evaluate(parse, load_examples())).figures()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    print(json.dumps(score(sys.argv[1])))
