@@ -24,7 +24,9 @@ from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 
 UNANSWERABLE = "unanswerable"
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
-HELDOUT_FILE = Path(__file__).resolve().parent.parent / "tests" / "data" / "heldout_topics.yml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
+NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
 
 @dataclass
@@ -77,6 +79,17 @@ class Report:
             for o in self.outcomes
             if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and o.topic != o.label)
         ]
+
+
+def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
+    """Every NLU training example per intent, files in name order (data/nlu/)."""
+    examples: Dict[str, List[str]] = {}
+    for path in sorted(nlu_dir.rglob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            if "intent" in block:
+                lines = [l.strip()[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
+                examples.setdefault(block["intent"], []).extend(lines)
+    return examples
 
 
 def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:

@@ -25,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from clinic.evaluation import training_examples  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
 WRONG_ANSWER_COST = 3.0
@@ -35,15 +36,12 @@ PARSES_FILE = ROOT / "bench" / "results" / "tuning_parses.json"
 def split_training_data(seed: int = 7):
     train, held = [], []
     rng = random.Random(seed)
-    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text()).get("nlu") or []:
-            if "intent" not in block:
-                continue
-            lines = [l[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
-            rng.shuffle(lines)
-            cut = max(1, len(lines) // 5)
-            held += [(block["intent"], text) for text in lines[:cut]]
-            train.append({"intent": block["intent"], "examples": "".join(f"- {t}\n" for t in lines[cut:])})
+    for intent, examples in training_examples().items():
+        lines = list(examples)
+        rng.shuffle(lines)
+        cut = max(1, len(lines) // 5)
+        held += [(intent, text) for text in lines[:cut]]
+        train.append({"intent": intent, "examples": "".join(f"- {t}\n" for t in lines[cut:])})
     return train, held
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from clinic.domain_settings import render
+from clinic.evaluation import training_examples
 from clinic.settings import load_settings
 from clinic.topics import load_contract
 
@@ -26,17 +27,7 @@ OTHER_INTENTS = [
 ]
 
 
-def nlu_examples():
-    examples = {}
-    for path in (ROOT / "data" / "nlu").rglob("*.yml"):
-        for block in yaml.safe_load(path.read_text()).get("nlu") or []:
-            if "intent" in block:
-                lines = [l[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
-                examples.setdefault(block["intent"], []).extend(lines)
-    return examples
-
-
-EXAMPLES = nlu_examples()
+EXAMPLES = training_examples()
 
 
 def answer(topic_id):
