@@ -312,13 +312,18 @@ def test_the_kind_chosen_at_the_offer_is_recorded(database):
     assert database.list_handoffs()[0]["kind"] == "scheduling"
 
 
-def test_database_down_gives_the_honest_apology_and_no_reference(monkeypatch):
-    monkeypatch.setenv("CLINIC_DATABASE_URL", "postgresql://nobody:nothing@127.0.0.1:1/handoffs")
+def submit_with_database(monkeypatch, url):
+    """Submits a completed form with the handoff store pointed at url."""
+    monkeypatch.setenv("CLINIC_DATABASE_URL", url)
     get_settings.cache_clear()
     try:
-        messages, slots = submit(completed_form(2))
+        return submit(completed_form(2))
     finally:
         get_settings.cache_clear()
+
+
+def test_database_down_gives_the_honest_apology_and_no_reference(monkeypatch):
+    messages, slots = submit_with_database(monkeypatch, "postgresql://nobody:nothing@127.0.0.1:1/handoffs")
     assert [m["response"] for m in messages] == ["utter_service_trouble"]
     assert "reference" not in messages[0]
     assert slots.get("handoff_reference") is None
@@ -328,12 +333,7 @@ def test_database_down_gives_the_honest_apology_and_no_reference(monkeypatch):
 
 
 def test_unwritable_database_path_gives_the_apology(monkeypatch):
-    monkeypatch.setenv("CLINIC_DATABASE_URL", "sqlite:////proc/tpi-no-such-dir/handoffs.db")
-    get_settings.cache_clear()
-    try:
-        messages, slots = submit(completed_form(2))
-    finally:
-        get_settings.cache_clear()
+    messages, slots = submit_with_database(monkeypatch, "sqlite:////proc/tpi-no-such-dir/handoffs.db")
     assert [m["response"] for m in messages] == ["utter_service_trouble"]
     assert "handoff_reference" not in slots
 
