@@ -92,6 +92,11 @@ def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
     return examples
 
 
+def training_texts(nlu_dir: Path = NLU_DIR) -> List[str]:
+    """Every NLU training example's text (what the red-flag backstop learns as routine)."""
+    return [text for lines in training_examples(nlu_dir).values() for text in lines]
+
+
 def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
 

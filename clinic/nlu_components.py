@@ -15,8 +15,10 @@ message; SpacyTokenizer is not needed by these components but usually sits in be
 ``RedFlagDetector`` runs on every message whatever the intent; when it finds a red flag it adds
 two entities: ``red_flag`` (value = severity "crisis" | "emergency" | "urgent", plus a
 ``category`` key) and ``red_flag_phrase`` (value = the phrase as the patient typed it). Both span
-the phrase. Both components are not trainable: they read their YAML vocabulary when the model is
-loaded (create), so a reviewed vocabulary change needs a restart, not a retrain.
+the phrase. Both components read their YAML vocabulary when the model is loaded, so a reviewed
+vocabulary change needs a restart, not a retrain. ``RedFlagDetector`` is trainable only to keep
+the NLU training examples in the model: its learned backstop (clinic/red_flag_backstop.py) takes
+them as routine messages and is fitted when the model is loaded for serving.
 
 Optional component config: ``vocabulary_file`` / ``red_flags_file`` (a path; default: the files
 in clinic/data/).
@@ -24,10 +26,11 @@ in clinic/data/).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict, List, Optional, Text, Type
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -46,6 +49,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic import red_flag_backstop
 from clinic import red_flags as red_flag_rules
 from clinic import vocabulary as clinic_vocabulary
 
@@ -164,18 +168,62 @@ class ClinicVocabularyExtractor(_SpacyRulesExtractor):
         ]
 
 
+ROUTINE_FILE = "routine_messages.json"
+
+
+def _is_training(execution_context: ExecutionContext) -> bool:
+    schema: GraphSchema = execution_context.graph_schema
+    return any(node.fn == "train" for node in schema.nodes.values())
+
+
 @DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True
 )
 class RedFlagDetector(_SpacyRulesExtractor):
     """Adds `red_flag` (severity + category) and `red_flag_phrase` entities to every message
-    that reports a red-flag symptom or crisis thought (see clinic/red_flags.py)."""
+    that reports a red-flag symptom or crisis thought (see clinic/red_flags.py), with the learned
+    backstop behind the phrase rules once the model is loaded for serving."""
 
     rules_file_key = "red_flags_file"
+
+    def __init__(self, config: Dict[Text, Any], rules: Any,
+                 model_storage: Optional[ModelStorage] = None, resource: Optional[Resource] = None) -> None:
+        super().__init__(config, rules)
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "RedFlagDetector":
+        config = {**cls.get_default_config(), **config}
+        return cls(config, cls.load_rules(config.get(cls.rules_file_key)), model_storage, resource)
 
     @staticmethod
     def load_rules(path: Optional[Text]) -> red_flag_rules.RedFlagDetector:
         return red_flag_rules.load_detector(path)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        routine = sorted({m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)})
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / ROUTINE_FILE).write_text(json.dumps(routine), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagDetector":
+        component = cls.create(config, model_storage, resource, execution_context)
+        # Fitting takes seconds and nothing in training reads red flags: only a served model
+        # gets the backstop.
+        if _is_training(execution_context):
+            return component
+        try:
+            with model_storage.read_from(resource) as directory:
+                routine = json.loads((directory / ROUTINE_FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            logger.warning("%s: no routine messages in the model; backstop fitted without them", cls.__name__)
+            routine = []
+        component._rules.backstop = red_flag_backstop.load_backstop(routine=routine)
+        return component
 
     def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
         finding = self._rules.detect(doc)

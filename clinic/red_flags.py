@@ -14,7 +14,10 @@ The vocabulary (trigger phrases per severity and category, and the context cue l
    and resolved (or a known, controlled condition; or after an earlier treatment, unless the
    clause is in the present tense), a figure of speech, or a phrase's own harmless reading
    ("cut myself shaving");
-3. returns the most severe survivor: crisis > emergency > urgent.
+3. returns the most severe survivor: crisis > emergency > urgent;
+4. if a learned backstop is attached (clinic/red_flag_backstop.py), adds its verdict on the whole
+   message when that is more severe than every rule's: it catches what the phrases have no words
+   for, and can never lower what a rule found.
 
 It works on a parsed ``Doc`` from any English pipeline with a tokenizer; lemmas and part-of-speech
 tags (tagger + lemmatizer) make it better. It never uses the dependency parse or ``doc.sents``:
@@ -44,10 +47,14 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from clinic.red_flag_backstop import LearnedBackstop
+
 DEFAULT_RED_FLAGS_PATH = Path(__file__).resolve().parent / "data" / "red_flags.yml"
 
 SEVERITIES: Tuple[str, ...] = ("crisis", "emergency", "urgent")
 SEVERITY_RANK: Dict[str, int] = {"crisis": 3, "emergency": 2, "urgent": 1}
+# Category of a finding made by the learned backstop ("learned_emergency"), not by a phrase rule.
+LEARNED_CATEGORY_PREFIX = "learned_"
 
 __all__ = [
     "DEFAULT_RED_FLAGS_PATH",
@@ -56,6 +63,7 @@ __all__ = [
     "Finding",
     "Candidate",
     "RedFlagDetector",
+    "LEARNED_CATEGORY_PREFIX",
     "LemmaPhraseMatcher",
     "load_detector",
 ]
@@ -342,8 +350,11 @@ class RedFlagDetector:
     FIGURATIVE_WINDOW = 6
     LAUGHTER_WINDOW = 2
 
-    def __init__(self, spec: Mapping, source: Optional[Union[str, Path]] = None) -> None:
+    def __init__(self, spec: Mapping, source: Optional[Union[str, Path]] = None,
+                 backstop: Optional["LearnedBackstop"] = None) -> None:
         self.source = Path(source) if source else None
+        # The learned layer for red flags the phrases have no words for; it only adds findings.
+        self.backstop = backstop
         self.version = spec.get("version")
         self._triggers = LemmaPhraseMatcher()
         self._cues = LemmaPhraseMatcher()
@@ -420,6 +431,8 @@ class RedFlagDetector:
         return {cat: sev for cat, (sev, _, _) in self._categories.items()}
 
     def describe(self, category: str) -> str:
+        if category.startswith(LEARNED_CATEGORY_PREFIX):
+            return "described in the patient's own words (learned backstop)"
         return self._categories[category][2]
 
     def detect(self, doc: Optional[Doc]) -> Optional[Finding]:
@@ -428,7 +441,26 @@ class RedFlagDetector:
         return findings[0] if findings else None
 
     def detect_all(self, doc: Optional[Doc]) -> List[Finding]:
-        """Every red flag that survives its context, most severe first, then in text order."""
+        """Every red flag that survives its context, most severe first, then in text order; the
+        backstop's finding (the whole message) only when it is more severe than every rule's."""
+        findings = self._rule_findings(doc)
+        learned = self._backstop_finding(doc)
+        if learned and (not findings or SEVERITY_RANK[learned.severity] > SEVERITY_RANK[findings[0].severity]):
+            findings.insert(0, learned)
+        return findings
+
+    def _backstop_finding(self, doc: Optional[Doc]) -> Optional[Finding]:
+        if self.backstop is None or doc is None or not doc.text.strip():
+            return None
+        judged = self.backstop.judge(doc.text)
+        if judged is None:
+            return None
+        text = doc.text
+        start = len(text) - len(text.lstrip())
+        end = len(text.rstrip())
+        return Finding(judged[0], f"{LEARNED_CATEGORY_PREFIX}{judged[0]}", text[start:end], start, end)
+
+    def _rule_findings(self, doc: Optional[Doc]) -> List[Finding]:
         kept = [c for c in self.explain(doc) if c.kept]
         kept.sort(key=lambda c: (-SEVERITY_RANK[c.severity], c.start, -(c.end - c.start)))
         findings: List[Finding] = []
@@ -966,9 +998,11 @@ def _combine(lists: Sequence[List[Tuple[int, int]]], within: int, ordered: bool,
 # Loading
 
 
-def load_detector(path: Optional[Union[str, Path]] = None) -> RedFlagDetector:
-    """Reads the red-flag vocabulary (default: clinic/data/red_flags.yml) into a detector."""
+def load_detector(path: Optional[Union[str, Path]] = None,
+                  backstop: Optional[LearnedBackstop] = None) -> RedFlagDetector:
+    """Reads the red-flag vocabulary (default: clinic/data/red_flags.yml) into a detector, with
+    the learned backstop if one is given (clinic.red_flag_backstop.load_backstop)."""
     path = Path(path) if path else DEFAULT_RED_FLAGS_PATH
     with open(path, encoding="utf-8") as handle:
         spec = yaml.safe_load(handle) or {}
-    return RedFlagDetector(spec, source=path)
+    return RedFlagDetector(spec, source=path, backstop=backstop)

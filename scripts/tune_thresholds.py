@@ -6,7 +6,7 @@ grid of thresholds. Utility = right answers - 3 x wrong answers - 0.5 x question
 confident wrong answer is the costly error, and a needless "did you mean" costs the patient a tap.
 The parses are kept in bench/results/tuning_parses.json; `--replay` re-scores them without training.
 
-    .venv/bin/python scripts/tune_thresholds.py
+    .venv/bin/python scripts/tune_thresholds.py [--config candidate.yml] [--replay]
 """
 
 from __future__ import annotations
@@ -77,13 +77,13 @@ def score(parses, fallback_threshold, topic_threshold, margin):
     return right / n, wrong / n, asked / n, (right - WRONG_ANSWER_COST * wrong - ASK_COST * asked) / n
 
 
-def parse_held_back():
+def parse_held_back(config_path: Path = ROOT / "config.yml"):
     train, held = split_training_data()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "nlu.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": train}, sort_keys=False))
         # Gates wide open: the parse keeps the raw confidences the grid then replays.
-        config = yaml.safe_load((ROOT / "config.yml").read_text())
+        config = yaml.safe_load(config_path.read_text())
         for component in config["pipeline"]:
             if component["name"] == "FallbackClassifier":
                 component.update(threshold=0.0, ambiguity_threshold=0.0)
@@ -112,7 +112,8 @@ def parse_held_back():
 
 
 def main() -> None:
-    parses = json.loads(PARSES_FILE.read_text()) if "--replay" in sys.argv else parse_held_back()
+    config_path = Path(sys.argv[sys.argv.index("--config") + 1]) if "--config" in sys.argv else ROOT / "config.yml"
+    parses = json.loads(PARSES_FILE.read_text()) if "--replay" in sys.argv else parse_held_back(config_path)
     rows = []
     for fallback_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         for topic_threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
