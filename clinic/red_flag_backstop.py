@@ -42,9 +42,31 @@ _APOSTROPHES = re.compile("['\u2019\u2018`]")
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+(?:but|also|and then|plus)\s+")
 
 
+# Letters typed as digits or symbols inside words ("su1c1de", "k!ll", "s*icide"), and
+# text-speak, spelled out so that a message typed that way meets the words the examples use.
+_LEET = str.maketrans({"1": "i", "!": "i", "|": "i", "3": "e", "0": "o", "4": "a", "@": "a", "$": "s", "*": ""})
+_LEET_WORD = re.compile(r"\b(?=[a-z]*[1!|304@$*][a-z])[a-z1!|304@$*]{3,}\b")
+_TEXT_SPEAK = [(re.compile(rf"\b{short}\b"), long) for short, long in (
+    (r"(want|wanna|going|gonna|have|need|try|trying|ready|wan)\s*2", r"\1 to"),
+    (r"u", "you"), (r"ur", "your"), (r"r", "are"), (r"b", "be"), (r"n", "and"), (r"w/", "with"),
+    (r"abt", "about"), (r"bc|cuz|coz|cos", "because"), (r"rn", "right now"),
+    (r"tonite|2nite", "tonight"), (r"2day", "today"), (r"2morrow|tmrw|tmr", "tomorrow"),
+    (r"wanna", "want to"), (r"gonna", "going to"), (r"gotta", "got to"), (r"ded", "dead"),
+    (r"pls|plz", "please"), (r"hlp", "help"), (r"idw", "i dont want"), (r"idk", "i dont know"),
+    (r"kms", "kill myself"), (r"unalive|unaliving", "kill"), (r"sewer ?slide", "suicide"),
+    (r"self[- ]?delete|self[- ]?deleting", "kill myself"), (r"ctb", "suicide"),
+    (r"sh", "self harm"), (r"od|oding|oded", "overdose"),
+)]
+
+
 def normalise(text: str) -> str:
-    """Lower case, apostrophes dropped ("can't" = "cant"), spaces collapsed."""
-    return " ".join(_APOSTROPHES.sub("", text.lower()).split())
+    """Lower case, apostrophes dropped ("can't" = "cant"), letters typed as digits restored,
+    text-speak spelled out, spaces collapsed."""
+    text = _APOSTROPHES.sub("", text.lower())
+    text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+    for pattern, long in _TEXT_SPEAK:
+        text = pattern.sub(long, text)
+    return " ".join(text.split())
 
 
 def pieces(text: str) -> List[str]:

