@@ -1,0 +1,57 @@
+"""``clinic.sentence_features.SentenceLevelOnly``: a Rasa 3.6 NLU component that shortens the
+token-level (sequence) features of the message text to a single row, after the featurizers and
+before DIET and the ResponseSelector.
+
+Why: without transformer layers (config.yml), DIET and the ResponseSelector classify from the
+sentence-level features alone; the token-level rows still went through their feed-forward layers,
+one pass per token, and nothing read the result. That dead work was most of the ResponseSelector's
+training time and part of every message's. One row keeps the shapes both models expect.
+Entity recognition would need the token rows: keep this component out of pipelines that use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+
+def _first_row(matrix: Any) -> Any:
+    if scipy.sparse.issparse(matrix):
+        return scipy.sparse.coo_matrix(matrix.tocsr()[:1])
+    return matrix[:1]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class SentenceLevelOnly(GraphComponent):
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SentenceLevelOnly":
+        return cls()
+
+    @staticmethod
+    def _shorten(message: Message) -> None:
+        shortened = []
+        for feature in message.features:
+            if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SEQUENCE and feature.features.shape[0] > 1:
+                feature = Features(_first_row(feature.features), feature.type, feature.attribute, feature.origin)
+            shortened.append(feature)
+        message.features = shortened
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            self._shorten(message)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._shorten(message)
+        return messages
