@@ -155,7 +155,7 @@ class LearnedBackstop:
     def probabilities(self, text: str) -> Dict[str, float]:
         """Per label, the highest probability over the message and its sentences."""
         parts = pieces(text)
-        if not parts or not parts[0]:
+        if not parts[0]:
             return {label: 0.0 for label in self._classes}
         best = np.max(self._model.predict_proba(parts), axis=0)
         return {label: float(p) for label, p in zip(self._classes, best)}
@@ -174,19 +174,13 @@ def load_settings(path: Union[str, Path, None] = None) -> Dict:
     return yaml.safe_load(Path(path or DEFAULT_SETTINGS_PATH).read_text(encoding="utf-8")) or {}
 
 
-def load_backstop(
-    routine: Iterable[str] = (),
-    settings_path: Union[str, Path, None] = None,
-    examples_dir: Union[str, Path, None] = None,
-    thresholds: Optional[Mapping[str, float]] = None,
-) -> LearnedBackstop:
+def load_backstop(routine: Iterable[str] = ()) -> LearnedBackstop:
     """The backstop fitted on the reviewed examples plus ``routine`` messages (the assistant's
-    NLU training examples) labelled as routine."""
-    settings = load_settings(settings_path)
-    examples = load_examples(examples_dir or DEFAULT_EXAMPLES_DIR) + [(t, NONE) for t in routine]
+    NLU training examples) labelled as routine, with the settings file's families and cut-offs."""
+    settings = load_settings()
     return LearnedBackstop(
-        examples,
-        settings.get("thresholds") or {} if thresholds is None else thresholds,
+        load_examples() + [(t, NONE) for t in routine],
+        settings.get("thresholds") or {},
         Families(settings.get("families") or {}),
         float(settings.get("overrides_context_at", 1.0)),
     )

@@ -41,14 +41,15 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import yaml
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from clinic.red_flag_backstop import LearnedBackstop
+if TYPE_CHECKING:  # the rules need no scikit-learn; only a caller that attaches a backstop does
+    from clinic.red_flag_backstop import LearnedBackstop
 
 DEFAULT_RED_FLAGS_PATH = Path(__file__).resolve().parent / "data" / "red_flags.yml"
 
@@ -1006,7 +1007,7 @@ def _combine(lists: Sequence[List[Tuple[int, int]]], within: int, ordered: bool,
 
 
 def load_detector(path: Optional[Union[str, Path]] = None,
-                  backstop: Optional[LearnedBackstop] = None) -> RedFlagDetector:
+                  backstop: Optional["LearnedBackstop"] = None) -> RedFlagDetector:
     """Reads the red-flag vocabulary (default: clinic/data/red_flags.yml) into a detector, with
     the learned backstop if one is given (clinic.red_flag_backstop.load_backstop)."""
     path = Path(path) if path else DEFAULT_RED_FLAGS_PATH
