@@ -355,6 +355,14 @@ def check_tracker(conversation: Conversation, tracker: Optional[Dict[str, Any]],
     return f"unexpected user turns at the end: {extra!r}" if extra else None
 
 
+async def tracker_problems(base_url: str, token: str, conversations: List[Conversation],
+                           strict: bool) -> Dict[str, str]:
+    """Sender -> what is wrong with its tracker (check_tracker), for the conversations that fail."""
+    trackers = await fetch_trackers(base_url, token, [c.script.sender for c in conversations])
+    problems = {c.script.sender: check_tracker(c, trackers.get(c.script.sender), strict) for c in conversations}
+    return {sender: problem for sender, problem in problems.items() if problem}
+
+
 def handoff_rows() -> List[Dict[str, Any]]:
     from sqlalchemy import create_engine, text
 
@@ -478,9 +486,7 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
         unanswered = figures["requests"] - figures["statuses"].get("ok", 0)
         results.check("burst: every message answered (no error, no silence)", unanswered == 0,
                       f"{figures['statuses']}")
-        trackers = await fetch_trackers(lb, token, [c.script.sender for c in conversations])
-        bad = {c.script.sender: check_tracker(c, trackers.get(c.script.sender), strict=True) for c in conversations}
-        bad = {k: v for k, v in bad.items() if v}
+        bad = await tracker_problems(lb, token, conversations, strict=True)
         results.check("burst: every tracker holds every turn, in order (Rasa HTTP API)", not bad,
                       f"{len(conversations) - len(bad)}/{len(conversations)} trackers exact"
                       + (f"; e.g. {next(iter(bad.items()))}" if bad else ""))
@@ -609,9 +615,7 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
                 unresolved += 1
     results.check("faults: every failed message answered when sent again", unresolved == 0,
                   f"{unresolved} messages failed twice")
-    trackers = await fetch_trackers(lb, token, [c.script.sender for c in conversations])
-    bad = {c.script.sender: check_tracker(c, trackers.get(c.script.sender), strict=False) for c in conversations}
-    bad = {k: v for k, v in bad.items() if v}
+    bad = await tracker_problems(lb, token, conversations, strict=False)
     results.check("faults: every answered turn in its tracker, in order", not bad,
                   f"{len(conversations) - len(bad)}/{len(conversations)} trackers consistent"
                   + (f"; e.g. {next(iter(bad.items()))}" if bad else ""))
