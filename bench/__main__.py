@@ -8,9 +8,9 @@ concurrent clients (asyncio + aiohttp, loopback), the servers' CPU time per mess
 memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
 of the rounds. A per-step profile of a message (in-process, Agent) closes the report.
 
-    python -m bench              everything: ~25 min the first time on 2 cores, of which ~11-17 min
-                                 train Rasa's default pipeline (DIET with a transformer) on our data
-    python -m bench --quick      reuse bench/models and their recorded training times (~7 min)
+    python -m bench              everything: ~40 min on 2 cores, of which ~25 min train Rasa's default
+                                 pipeline (DIET with a transformer) on our data, three times
+    python -m bench --quick      reuse bench/models and their recorded training times, one seed (~7 min)
     python -m bench --profile    only the per-step profile of both models
     python -m bench --candidate other_config.yml   measure a candidate config as the assistant
 
@@ -136,8 +136,7 @@ def seed_spread(subject: Subject, seeds: List[int]) -> None:
     """Held-out figures of the same config trained with other random seeds (NLU only).
 
     One seed moves top-1 by a few messages on a 157-message set; the mean over seeds is the figure
-    the accuracy target is checked on. Rasa's default pipeline trains for minutes per seed, so its
-    extra seeds are asked for separately (--default-seeds)."""
+    the accuracy target is checked on, for both columns."""
     import statistics
 
     import yaml
@@ -344,10 +343,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip the profile in a full run")
     parser.add_argument("--candidate", type=Path, help="measure this config as the assistant (trained into bench/models)")
     parser.add_argument("--only", choices=["assistant", "default"], help="measure one column only")
-    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 3],
-                        help="more random seeds to score the assistant's NLU with (about 1 min each)")
-    parser.add_argument("--default-seeds", type=int, nargs="*", default=[],
-                        help="random seeds for the default pipeline's NLU too (about 5 min each)")
+    parser.add_argument("--seeds", type=int, nargs="*",
+                        help="more random seeds to score the assistant's NLU with, about 1 min each "
+                             "(default 1 3; none with --quick)")
+    parser.add_argument("--default-seeds", type=int, nargs="*",
+                        help="more random seeds for the default pipeline's NLU, about 6 min each "
+                             "(default 1 3; none with --quick)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--messages-1", type=int, default=150, help="measured messages with 1 client")
     parser.add_argument("--messages-n", type=int, default=60, help="measured messages per client with --clients")
@@ -397,6 +398,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     for subject in subjects:
         understand(subject)
     for subject, seeds in ((assistant, args.seeds), (default, args.default_seeds)):
+        if seeds is None:
+            seeds = [] if args.quick else [1, 3]
         if subject in subjects and seeds:
             seed_spread(subject, seeds)
     rounds: Dict[str, List[Dict[str, Any]]] = {s.key: [] for s in subjects}
