@@ -1,6 +1,6 @@
 """``clinic.sentence_features.SentenceLevelOnly``: a Rasa 3.6 NLU component that shortens the
-token-level (sequence) features of the message text to a single row, after the featurizers and
-before DIET and the ResponseSelector.
+token-level (sequence) features of the message text and of the answer texts (the ResponseSelector's
+labels) to a single row, after the featurizers and before DIET and the ResponseSelector.
 
 Why: without transformer layers (config.yml), DIET and the ResponseSelector classify from the
 sentence-level features alone; the token-level rows still went through their feed-forward layers,
@@ -18,10 +18,16 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE, RESPONSE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+
+# The answer texts are the ResponseSelector's labels: it sums their token rows into one vector per
+# answer anyway, and with sixteen fixed answers any distinct vector per answer serves; their
+# hundred-odd token rows per training example were most of its remaining training time.
+SHORTENED = (TEXT, RESPONSE)
 
 
 def _first_row(matrix: Any) -> Any:
@@ -41,7 +47,8 @@ class SentenceLevelOnly(GraphComponent):
     def _shorten(message: Message) -> None:
         shortened = []
         for feature in message.features:
-            if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SEQUENCE and feature.features.shape[0] > 1:
+            if (feature.attribute in SHORTENED and feature.type == FEATURE_TYPE_SEQUENCE
+                    and feature.features.shape[0] > 1):
                 feature = Features(_first_row(feature.features), feature.type, feature.attribute, feature.origin)
             shortened.append(feature)
         message.features = shortened

@@ -2,7 +2,7 @@
 
 import numpy as np
 import scipy.sparse
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, RESPONSE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -18,6 +18,8 @@ def _message():
         Features(scipy.sparse.coo_matrix(tokens.sum(axis=0)), FEATURE_TYPE_SENTENCE, TEXT, "words"),
         Features(np.ones((7, 4)), FEATURE_TYPE_SEQUENCE, TEXT, "dense"),
         Features(scipy.sparse.coo_matrix(np.ones((1, 3))), FEATURE_TYPE_SEQUENCE, INTENT, "words"),
+        Features(scipy.sparse.coo_matrix(np.eye(40, 30)), FEATURE_TYPE_SEQUENCE, RESPONSE, "words"),
+        Features(scipy.sparse.coo_matrix(np.ones((1, 30))), FEATURE_TYPE_SENTENCE, RESPONSE, "words"),
     ]
     return message
 
@@ -25,12 +27,14 @@ def _message():
 def test_token_rows_of_the_text_are_cut_to_one_and_the_rest_is_kept():
     message = _message()
     SentenceLevelOnly.create({}, None, None, None).process([message])
-    sequence_words, sentence, sequence_dense, intent = message.features
+    sequence_words, sentence, sequence_dense, intent, answer_tokens, answer = message.features
     assert sequence_words.features.shape == (1, 12) and scipy.sparse.issparse(sequence_words.features)
     assert sequence_dense.features.shape == (1, 4)
     # What the classifiers read is untouched: the sentence row (all 7 tokens) and the labels.
     assert sentence.features.shape == (1, 12) and sentence.features.sum() == 7
     assert intent.features.shape == (1, 3)
+    # The answer text (the ResponseSelector's label) keeps its sentence row and one token row.
+    assert answer_tokens.features.shape == (1, 30) and answer.features.shape == (1, 30)
     # Both featurizers' text rows still line up, as Rasa requires when it combines them.
     dense, sparse = message.get_dense_features(TEXT), message.get_sparse_features(TEXT)
     assert dense[0].features.shape[0] == sparse[0].features.shape[0] == 1
