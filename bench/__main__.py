@@ -8,7 +8,7 @@ concurrent clients (asyncio + aiohttp, loopback), the servers' CPU time per mess
 memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
 of the rounds. A per-step profile of a message (in-process, Agent) closes the report.
 
-    python -m bench              everything: ~40 min on 2 cores, of which ~25 min train Rasa's default
+    python -m bench              everything: ~55 min on 2 cores, of which ~30 min train Rasa's default
                                  pipeline (DIET with a transformer) on our data, three times
     python -m bench --quick      reuse bench/models and their recorded training times, one seed (~7 min)
     python -m bench --profile    only the per-step profile of both models
@@ -347,7 +347,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="more random seeds to score the assistant's NLU with, about 1 min each "
                              "(default 1 3; none with --quick)")
     parser.add_argument("--default-seeds", type=int, nargs="*",
-                        help="more random seeds for the default pipeline's NLU, about 6 min each "
+                        help="more random seeds for the default pipeline's NLU, about 10 min each "
                              "(default 1 3; none with --quick)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--messages-1", type=int, default=150, help="measured messages with 1 client")
