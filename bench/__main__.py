@@ -49,7 +49,8 @@ TARGETS = {
     "p50_1_client_ms": 30.0,
     "throughput_ratio_8_clients": 1.5,
     "train_s": 90.0,
-    "rasa_rss_mib": 1.2 * 1024,
+    # The issue says 1.2 GB: read strictly, 1.2e9 bytes (1,144 MiB), not 1.2 GiB.
+    "rasa_rss_mib": 1.2e9 / 2**20,
 }
 
 
@@ -326,7 +327,7 @@ def check_targets(assistant: Subject, default: Subject) -> List[Dict[str, Any]]:
         ("single-client p50 < 30 ms", _get(a, "load_1.p50_ms"), lambda v: v < TARGETS["p50_1_client_ms"]),
         ("8-client throughput >= 1.5x default", ratio, lambda v: v >= TARGETS["throughput_ratio_8_clients"]),
         ("training from scratch < 90 s", _get(a, "train_s"), lambda v: v < TARGETS["train_s"]),
-        ("Rasa server RSS < 1.2 GB", _get(a, "rasa_memory.rss_mib"), lambda v: v < TARGETS["rasa_rss_mib"]),
+        ("Rasa server RSS < 1.2 GB (1,144 MiB)", _get(a, "rasa_memory.rss_mib"), lambda v: v < TARGETS["rasa_rss_mib"]),
         (f"top-1 (mean over {_get(a, 'understanding_seeds.seeds') or 1} seeds) not below the default's "
          f"(over {_get(d, 'understanding_seeds.seeds') or 1})",
          _get(a, "understanding_seeds.top1_mean") or _get(a, "understanding.top1"),
