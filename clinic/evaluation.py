@@ -81,14 +81,19 @@ class Report:
         ]
 
 
+def nlu_blocks(nlu_dir: Path = NLU_DIR) -> List[Dict[str, Any]]:
+    """Every block of the NLU data (intents, lookup tables, regexes, synonyms), files in name order."""
+    return [block for path in sorted(nlu_dir.rglob("*.yml"))
+            for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []]
+
+
 def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
-    """Every NLU training example per intent, files in name order (data/nlu/)."""
+    """Every NLU training example per intent (data/nlu/)."""
     examples: Dict[str, List[str]] = {}
-    for path in sorted(nlu_dir.rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            if "intent" in block:
-                lines = [l.strip()[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
-                examples.setdefault(block["intent"], []).extend(lines)
+    for block in nlu_blocks(nlu_dir):
+        if "intent" in block:
+            lines = [l.strip()[2:].strip() for l in block["examples"].splitlines() if l.strip().startswith("- ")]
+            examples.setdefault(block["intent"], []).extend(lines)
     return examples
 
 

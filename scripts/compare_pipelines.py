@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from clinic.evaluation import UNANSWERABLE, Outcome, Report  # noqa: E402
-from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
+from clinic.evaluation import UNANSWERABLE, Report, outcome_from_parse  # noqa: E402
+from clinic.topics import RETRIEVAL_INTENT  # noqa: E402
 from tune_thresholds import decide, parse_held_back, score  # noqa: E402
 
 SPLIT_SEEDS = (7, 11, 13, 17, 19)
@@ -52,10 +52,9 @@ def outcomes(parses: List[Tuple[str, Dict[str, Any]]], fallback: float, topic: f
         if intent not in (RETRIEVAL_INTENT, "out_of_scope"):
             continue
         decided, _ = decide(parsed, fallback, topic, margin)
-        ranking = topic_ranking(parsed)
-        offered = ranking[0]["topic"] if ranking and decided in (RETRIEVAL_INTENT, "nlu_fallback") else None
-        report.outcomes.append(Outcome(text="", label=truth_topic or UNANSWERABLE, intent=decided, topic=offered,
-                                       confidence=0.0))
+        # Scored as the served model's parse would be: the gates' decision as its intent.
+        gated = {**parsed, "intent": {"name": decided, "confidence": (parsed.get("intent") or {}).get("confidence", 0.0)}}
+        report.outcomes.append(outcome_from_parse(parsed.get("text", ""), truth_topic or UNANSWERABLE, gated))
     return report
 
 

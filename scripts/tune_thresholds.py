@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clinic.evaluation import training_examples  # noqa: E402
+from clinic.evaluation import nlu_blocks, training_examples  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
 WRONG_ANSWER_COST = 3.0
@@ -49,8 +49,7 @@ def split_training_data(seed: int = 7):
 
 def word_lists():
     """The NLU data's lookup tables, regexes and synonyms: not examples, so never held back."""
-    return [block for path in sorted((ROOT / "data" / "nlu").rglob("*.yml"))
-            for block in yaml.safe_load(path.read_text()).get("nlu") or [] if "intent" not in block]
+    return [block for block in nlu_blocks() if "intent" not in block]
 
 
 def decide(parsed, fallback_threshold, topic_threshold, margin):
