@@ -24,12 +24,18 @@ def _message():
     return message
 
 
-def test_token_rows_of_the_text_are_cut_to_one_and_the_rest_is_kept():
+def test_token_rows_of_the_text_become_one_placeholder_and_the_rest_is_kept():
     message = _message()
     SentenceLevelOnly.create({}, None, None, None).process([message])
     sequence_words, sentence, sequence_dense, intent, answer_tokens, answer = message.features
-    assert sequence_words.features.shape == (1, 12) and scipy.sparse.issparse(sequence_words.features)
-    assert sequence_dense.features.shape == (1, 4)
+    # One row of one column, the same for every message: the classifiers' token-level input
+    # layers become 1 wide instead of the vocabulary's width.
+    assert sequence_words.features.shape == (1, 1) and scipy.sparse.issparse(sequence_words.features)
+    assert sequence_dense.features.shape == (1, 1) and not scipy.sparse.issparse(sequence_dense.features)
+    other = _message()
+    other.features[0] = Features(scipy.sparse.coo_matrix(np.eye(3, 12)), FEATURE_TYPE_SEQUENCE, TEXT, "words")
+    SentenceLevelOnly.create({}, None, None, None).process([other])
+    assert (other.features[0].features != sequence_words.features).nnz == 0
     # What the classifiers read is untouched: the sentence row (all 7 tokens) and the labels.
     assert sentence.features.shape == (1, 12) and sentence.features.sum() == 7
     assert intent.features.shape == (1, 3)
@@ -38,6 +44,15 @@ def test_token_rows_of_the_text_are_cut_to_one_and_the_rest_is_kept():
     # Both featurizers' text rows still line up, as Rasa requires when it combines them.
     dense, sparse = message.get_dense_features(TEXT), message.get_sparse_features(TEXT)
     assert dense[0].features.shape[0] == sparse[0].features.shape[0] == 1
+
+
+def test_shortening_twice_changes_nothing():
+    message = _message()
+    component = SentenceLevelOnly.create({}, None, None, None)
+    component.process([message])
+    once = [f.features.shape for f in message.features]
+    component.process([message])
+    assert [f.features.shape for f in message.features] == once
 
 
 def test_training_data_is_processed_the_same_way():
