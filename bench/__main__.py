@@ -3,8 +3,7 @@
 For each of the two configurations, one after the other so that they never compete for the two
 cores: training time from scratch (`rasa train --force` with an empty cache), held-out
 understanding (clinic.evaluation, with more random seeds for the mean), then a Rasa server and an
-action server of its own (SQLite tracker store, as endpoints.yml has it; both Rasa servers get
-deploy/rasa-server.env, as scripts/run.sh gives it) for time to first answer,
+action server of its own (SQLite tracker store, as endpoints.yml has it) for time to first answer,
 REST latency with 1 and with 8 concurrent clients (asyncio + aiohttp, loopback), the servers' CPU
 time per message, and resident memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
 of the rounds. A per-step profile of a message (in-process, Agent) closes the report.
@@ -208,7 +207,7 @@ def serve(subject: Subject, args: argparse.Namespace, round_no: int) -> Dict[str
         rasa = procs.start(
             [RASA, "run", "--model", str(subject.serve_model), "--port", str(rasa_port),
              "--interface", "127.0.0.1", "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-            RESULTS / f"rasa-{subject.key}.log", procs.rasa_server_env(env),
+            RESULTS / f"rasa-{subject.key}.log", env,
         )
         base = f"http://127.0.0.1:{rasa_port}"
         figures["first_answer_s"] = round(procs.wait_for_first_answer(base, started, rasa), 1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import random
 import tempfile
 import time
@@ -235,7 +234,6 @@ async def _drive(agent: Any, texts: List[str], warmup: int, turns: int) -> Tuple
 def profile_model(model_path: Path, messages: int = 120, warmup: int = 10, turns: int = 4, seed: int = 11) -> Dict[str, Any]:
     """Profiles `model_path` in this process, with an action server of its own; returns the rows."""
     from rasa.core.agent import Agent
-    from rasa.utils.tensorflow.environment import setup_tf_environment
     from rasa.core.tracker_store import TrackerStore
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
@@ -253,10 +251,6 @@ def profile_model(model_path: Path, messages: int = 120, warmup: int = 10, turns
     )
     try:
         procs.wait_for_http(f"http://127.0.0.1:{port}/health", process=action_server)
-        # TensorFlow set up as in a Rasa server process (deploy/rasa-server.env), which the
-        # action server, already started, must not inherit.
-        os.environ.update(procs.rasa_server_env({}))
-        setup_tf_environment()
         tracker_store = TrackerStore.create(
             EndpointConfig(type="SQL", dialect="sqlite", db=str(workdir / "trackers.db"))
         )

@@ -37,19 +37,6 @@ def server_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-RASA_SERVER_ENV_FILE = ROOT / "deploy" / "rasa-server.env"
-
-
-def rasa_server_env(env: Dict[str, str]) -> Dict[str, str]:
-    """``env`` plus the variables every Rasa server process gets (deploy/rasa-server.env)."""
-    settings = {}
-    for line in RASA_SERVER_ENV_FILE.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            settings[name.strip()] = value.strip()
-    return {**env, **settings}
-
-
 def start(args: List[str], log_path: Path, env: Dict[str, str]) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")

@@ -18,7 +18,7 @@ trap stop INT TERM EXIT
 start() { local name=$1; shift; "$@" >"var/log/$name.log" 2>&1 & pids+=($!); }
 
 start actions  $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT"
-start rasa     env $(grep -v '^#' deploy/rasa-server.env) $BIN/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
+start rasa     $BIN/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
                  --endpoints endpoints.yml --credentials credentials.yml --cors "${ORIGINS[@]}"
 start console  $BIN/python -m clinic.console --port "$CONSOLE_PORT"
 start notifier $BIN/python -m clinic.notifier

@@ -430,7 +430,7 @@ async def single_process(args: argparse.Namespace, results: Results) -> None:
     extra = {"CLINIC_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "SANIC_WORKERS": "1"}
     try:
         actions = fleet.start("single-actions", action_args(action_port), extra)
-        rasa = fleet.start("single-rasa", rasa_args(rasa_port, endpoints), procs.rasa_server_env(extra))
+        rasa = fleet.start("single-rasa", rasa_args(rasa_port, endpoints), extra)
         await wait_healthy(f"http://127.0.0.1:{action_port}/health", process=actions)
         await wait_healthy(f"http://127.0.0.1:{rasa_port}/", process=rasa)
         base = f"http://127.0.0.1:{rasa_port}"
@@ -463,7 +463,7 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
                           for i, port in enumerate(action_ports, 1)]
         # One replica after the other: the first creates the tracker table.
         for i, port in enumerate(rasa_ports, 1):
-            replica = fleet.start(f"rasa-{i}", rasa_args(port, endpoints, token), procs.rasa_server_env(extra))
+            replica = fleet.start(f"rasa-{i}", rasa_args(port, endpoints, token), extra)
             await wait_healthy(f"http://127.0.0.1:{port}/status?token={token}", timeout_s=300, process=replica)
         for port, server in zip(action_ports, action_servers):
             await wait_healthy(f"http://127.0.0.1:{port}/health", process=server)
