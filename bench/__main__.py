@@ -8,7 +8,7 @@ REST latency with 1 and with 8 concurrent clients (asyncio + aiohttp, loopback),
 time per message, and resident memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
 of the rounds. A per-step profile of a message (in-process, Agent) closes the report.
 
-    python -m bench              everything: ~55 min on 2 cores, of which ~30 min train Rasa's default
+    python -m bench              everything: ~45 min on 2 cores, of which ~30 min train Rasa's default
                                  pipeline (DIET with a transformer) on our data, three times
     python -m bench --quick      reuse bench/models and their recorded training times, one seed (~7 min)
     python -m bench --profile    only the per-step profile of both models
