@@ -86,22 +86,16 @@ def train(subject: Subject, quick: bool) -> None:
         log(f"{subject.key}: --quick, training time recorded earlier: {saved['train_s']} s")
         return
     BENCH_MODELS.mkdir(parents=True, exist_ok=True)
-    cache = Path(tempfile.mkdtemp(prefix="bench-rasa-cache-"))
-    env = procs.server_env({"RASA_CACHE_DIRECTORY": str(cache)})
     log_path = RESULTS / f"train-{subject.key}.log"
-    RESULTS.mkdir(parents=True, exist_ok=True)
     log(f"{subject.key}: rasa train --force with an empty cache ({subject.figures['config']}) ...")
-    started = time.monotonic()
-    with open(log_path, "w") as out:
-        completed = subprocess.run(
-            [RASA, "train", "--force", "--config", str(subject.config), "--domain", "domain.yml",
-             "--data", "data", "--out", str(BENCH_MODELS), "--fixed-model-name", subject.key],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    elapsed = round(time.monotonic() - started, 1)
-    shutil.rmtree(cache, ignore_errors=True)
-    if completed.returncode != 0:
-        raise SystemExit(f"training {subject.key} failed: see {log_path}")
+    with tempfile.TemporaryDirectory(prefix="bench-rasa-cache-") as cache:
+        started = time.monotonic()
+        try:
+            procs.rasa_train(["--force", "--config", str(subject.config), "--domain", "domain.yml", "--data", "data",
+                              "--out", str(BENCH_MODELS), "--fixed-model-name", subject.key], Path(cache), log_path)
+        except subprocess.CalledProcessError:
+            raise SystemExit(f"training {subject.key} failed: see {log_path}")
+        elapsed = round(time.monotonic() - started, 1)
     subject.figures["train_s"] = elapsed
     subject.figures["train_note"] = "measured in this run"
     record.write_text(json.dumps({"train_s": elapsed, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -152,13 +146,9 @@ def seed_spread(subject: Subject, seeds: List[int]) -> None:
             tmp_path = Path(tmp)
             (tmp_path / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
             log(f"{subject.key}: NLU with random seed {seed} ...")
-            with open(RESULTS / f"train-{subject.key}-seed-{seed}.log", "w") as out:
-                subprocess.run(
-                    [RASA, "train", "nlu", "--config", str(tmp_path / "config.yml"), "--nlu", "data/nlu",
-                     "--domain", "domain.yml", "--out", tmp, "--fixed-model-name", "seed"],
-                    cwd=ROOT, env=procs.server_env({"RASA_CACHE_DIRECTORY": str(tmp_path / "cache")}),
-                    stdout=out, stderr=subprocess.STDOUT, check=True,
-                )
+            procs.rasa_train(["nlu", "--config", str(tmp_path / "config.yml"), "--nlu", "data/nlu",
+                              "--domain", "domain.yml", "--out", tmp, "--fixed-model-name", "seed"],
+                             tmp_path / "cache", RESULTS / f"train-{subject.key}-seed-{seed}.log")
             runs.append(run_module("bench.score", str(tmp_path / "seed.tar.gz"),
                                    log_name=f"score-{subject.key}-seed-{seed}.log"))
     subject.figures["understanding_seeds"] = {

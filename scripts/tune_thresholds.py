@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import procs  # noqa: E402
 from clinic.evaluation import nlu_blocks, training_examples  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
@@ -101,14 +100,9 @@ def parse_held_back(config_path: Path = ROOT / "config.yml", split_seed: int = 7
             if component["name"].endswith("TopicGate"):
                 component.update(threshold=0.0, ambiguity_margin=0.0)
         (tmp / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        subprocess.run(
-            [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(tmp / "config.yml"),
-             "--nlu", str(tmp / "nlu.yml"), "--domain", str(ROOT / "domain.yml"), "--out", str(tmp),
-             "--fixed-model-name", "tune", "--quiet"],
-            # A cache of its own: Rasa's cache keys a classifier on its config and data, not on the
-            # features it is fed, so a candidate featurizer could be scored with a stale classifier.
-            check=True, cwd=ROOT, env={**os.environ, "RASA_CACHE_DIRECTORY": str(cache or tmp / "cache")},
-        )
+        procs.rasa_train(["nlu", "--config", str(tmp / "config.yml"), "--nlu", str(tmp / "nlu.yml"),
+                          "--domain", str(ROOT / "domain.yml"), "--out", str(tmp), "--fixed-model-name", "tune",
+                          "--quiet"], cache or tmp / "cache")
         from rasa.core.agent import Agent
         from rasa.utils.log_utils import configure_structlog
 
