@@ -261,14 +261,29 @@ def _fmt(value: Any, unit: str = "") -> str:
     return text + unit
 
 
+def _seed_range(figures: Dict[str, Any]) -> str:
+    if not _get(figures, "understanding_seeds"):
+        return "-"
+    return (f"{_fmt(_get(figures, 'understanding_seeds.top1_min'))} / "
+            f"{_fmt(_get(figures, 'understanding_seeds.top1_max'))}")
+
+
+def _failures(figures: Dict[str, Any]) -> str:
+    """Errors / empty replies over both load phases."""
+    def total(key: str) -> int:
+        return sum(_get(figures, f"{phase}.{key}") or 0 for phase in ("load_1", "load_n"))
+    return f"{total('errors')} / {total('empty_replies')}"
+
+
 def print_table(subjects: List[Subject], clients: int) -> List[str]:
+    # (title, a dotted path into a subject's figures or a function of them, unit)
     rows = [
         ("understanding: top-1 topic accuracy", "understanding.top1", ""),
         ("understanding: answered right (no question back)", "understanding.answered_right", ""),
         ("understanding: answered wrong (confident)", "understanding.answered_wrong", ""),
         ("understanding: unanswerable deflected", "understanding.deflected", ""),
         ("top-1, mean over seeds", "understanding_seeds.top1_mean", ""),
-        ("top-1, lowest / highest seed", None, ""),
+        ("top-1, lowest / highest seed", _seed_range, ""),
         ("answered wrong, mean over seeds", "understanding_seeds.answered_wrong_mean", ""),
         ("deflected, mean over seeds", "understanding_seeds.deflected_mean", ""),
         ("REST p50, 1 client", "load_1.p50_ms", " ms"),
@@ -281,7 +296,7 @@ def print_table(subjects: List[Subject], clients: int) -> List[str]:
         (f"Rasa server CPU per message, {clients} clients", "load_n.rasa_cpu_ms_per_msg", " ms"),
         ("action server CPU per message", "load_n.action_cpu_ms_per_msg", " ms"),
         ("machine load average during the loads", "load_n.load_average", ""),
-        ("errors / empty replies (all loads)", None, ""),
+        ("errors / empty replies (all loads)", _failures, ""),
         ("training from scratch (rasa train --force)", "train_s", " s"),
         ("start to first answer", "first_answer_s", " s"),
         ("Rasa server RSS after load", "rasa_memory.rss_mib", " MiB"),
@@ -290,19 +305,8 @@ def print_table(subjects: List[Subject], clients: int) -> List[str]:
     ]
     width = 50
     lines = [f"{'':<{width}} " + " ".join(f"{s.title:>22}" for s in subjects)]
-    for title, path, unit in rows:
-        if path is None and title.startswith("top-1"):
-            cells = [f"{_fmt(_get(s.figures, 'understanding_seeds.top1_min'))} / "
-                     f"{_fmt(_get(s.figures, 'understanding_seeds.top1_max'))}"
-                     if _get(s.figures, "understanding_seeds") else "-" for s in subjects]
-        elif path is None:
-            cells = [
-                f"{(_get(s.figures, 'load_1.errors') or 0) + (_get(s.figures, 'load_n.errors') or 0)}"
-                f" / {(_get(s.figures, 'load_1.empty_replies') or 0) + (_get(s.figures, 'load_n.empty_replies') or 0)}"
-                for s in subjects
-            ]
-        else:
-            cells = [_fmt(_get(s.figures, path), unit) for s in subjects]
+    for title, cell, unit in rows:
+        cells = [cell(s.figures) if callable(cell) else _fmt(_get(s.figures, cell), unit) for s in subjects]
         lines.append(f"{title:<{width}} " + " ".join(f"{c:>22}" for c in cells))
     notes = [f"{s.title}: training time {s.figures.get('train_note')}" for s in subjects if s.figures.get("train_note")]
     return lines + [""] + notes
