@@ -137,8 +137,8 @@ def seed_spread(subject: Subject, seeds: List[int]) -> None:
     import yaml
 
     runs = [subject.figures["understanding"]]
+    config = yaml.safe_load(subject.config.read_text())
     for seed in seeds:
-        config = yaml.safe_load(subject.config.read_text())
         for component in config["pipeline"]:
             if component["name"] in ("DIETClassifier", "ResponseSelector"):
                 component["random_seed"] = seed

@@ -3,6 +3,7 @@ server at a time), and reading their resident memory from /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -41,14 +42,12 @@ def rasa_train(args: List[str], cache: Path, log_path: Optional[Path] = None) ->
     """``rasa train <args>`` with a Rasa cache of its own (Rasa's cache keys a classifier on its
     config and data, not on the features it is fed, so a shared cache could serve a stale one);
     output to ``log_path`` when given. Raises CalledProcessError when training fails."""
-    env = server_env({"RASA_CACHE_DIRECTORY": str(cache)})
-    if log_path is None:
-        subprocess.run([str(VENV_BIN / "rasa"), "train", *args], cwd=ROOT, env=env, check=True)
-        return
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as out:
-        subprocess.run([str(VENV_BIN / "rasa"), "train", *args], cwd=ROOT, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") if log_path is not None else contextlib.nullcontext() as out:
+        subprocess.run([str(VENV_BIN / "rasa"), "train", *args], cwd=ROOT,
+                       env=server_env({"RASA_CACHE_DIRECTORY": str(cache)}),
+                       stdout=out, stderr=subprocess.STDOUT if out else None, check=True)
 
 
 def start(args: List[str], log_path: Path, env: Dict[str, str]) -> subprocess.Popen:
