@@ -11,9 +11,9 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONPATH := $(CURDIR)
 
 # Everything the trained model is made of: a change to any of these retrains, nothing else does.
-MODEL_INPUTS := config.yml domain.yml $(shell find data clinic/data -name '*.yml' | sort) \
-  $(addprefix clinic/,nlu_components.py red_flags.py red_flag_backstop.py vocabulary.py topic_gate.py \
-  safety_policy.py topics.py sentence_features.py)
+# The Rasa-server side of the package (clinic/nlu, red_flags, text) and the shared definitions.
+MODEL_INPUTS := config.yml domain.yml clinic/settings.py clinic/topics.py \
+  $(shell find data clinic/data clinic/nlu clinic/red_flags clinic/text \( -name '*.yml' -o -name '*.py' \) | sort)
 
 help:
 	@echo "make run      install, train if the data changed, start the bot, actions, console and demo page"
@@ -44,7 +44,7 @@ lock: $(BIN)/python
 	  --python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 settings: $(STAMP)
-	@$(BIN)/python -m clinic.domain_settings
+	@$(BIN)/python -m clinic.tools.domain_settings
 
 train: $(STAMP) settings $(SPACY_MODEL)/meta.json $(MODEL)
 

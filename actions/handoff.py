@@ -19,10 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.tracker_history import previous_bot_action
-from clinic import handoff_record
-from clinic.callback_window import callback_window, line_status
-from clinic.handoff_store import NewHandoff, StoreUnavailable, get_store
-from clinic.patient_input import (
+from clinic.handoff import record as handoff_record
+from clinic.handoff.callback_window import callback_window, line_status
+from clinic.handoff.store import NewHandoff, StoreUnavailable, get_store
+from clinic.handoff.patient_input import (
     clean_callback_time,
     clean_name,
     clean_reason,

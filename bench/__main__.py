@@ -2,7 +2,7 @@
 
 For each of the two configurations, one after the other so that they never compete for the two
 cores: training time from scratch (`rasa train --force` with an empty cache), held-out
-understanding (clinic.evaluation, with more random seeds for the mean), then a Rasa server and an
+understanding (clinic.tools.evaluation, with more random seeds for the mean), then a Rasa server and an
 action server of its own (SQLite tracker store, as endpoints.yml has it) for time to first answer,
 REST latency with 1 and with 8 concurrent clients (asyncio + aiohttp, loopback), the servers' CPU
 time per message, and resident memory after the load. The server runs alternate (A B, then B A) and the figures are the medians

@@ -1,5 +1,5 @@
 """Held-out understanding of one model, in its own process: `python -m bench.score MODEL` prints the
-figures of clinic.evaluation as JSON on its last line.
+figures of clinic.tools.evaluation as JSON on its last line.
 
 Rasa's default ResponseSelector (no `retrieval_intent`, as `rasa init` has it) files its answer
 under the key "default" instead of "faq"; the scoring reads it from there, so both pipelines are
@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Any, Dict
 
-from clinic.evaluation import evaluate, load_examples
+from clinic.tools.evaluation import evaluate, load_examples
 from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT
 
 

@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+# The vocabularies and rules that clinicians review, read by both halves of the package.
+DATA_DIR = PACKAGE_ROOT / "data"
 DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "clinic_settings.yml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

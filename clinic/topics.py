@@ -10,7 +10,9 @@ from typing import Dict, List, Mapping, Optional
 
 import yaml
 
-TOPICS_FILE = Path(__file__).resolve().parent / "data" / "topics.yml"
+from clinic.settings import DATA_DIR
+
+TOPICS_FILE = DATA_DIR / "topics.yml"
 RETRIEVAL_INTENT = "faq"
 # A topic button sends "faq:<id>", which selects the topic without guessing (see TopicGate).
 TOPIC_PAYLOAD = re.compile(r"^\s*faq:([a-z_]+)\s*$")

@@ -2,7 +2,7 @@
 
 For each of several splits (a different fifth of every intent held back each time), every config is
 trained on the rest and parses the held-back fifth; the same splits serve every config, so the
-comparison is paired. It prints, per config, the held-out figures' definitions (clinic.evaluation)
+comparison is paired. It prints, per config, the held-out figures' definitions (clinic.tools.evaluation)
 applied to the held-back examples at the config's own thresholds: top-1 topic, answered right and
 wrong, out-of-scope deflected, and the threshold tuner's utility. Parses are kept in
 bench/results/compare/ for a re-score with `--replay`.
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from clinic.evaluation import UNANSWERABLE, Report, outcome_from_parse  # noqa: E402
+from clinic.tools.evaluation import UNANSWERABLE, Report, outcome_from_parse  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT  # noqa: E402
 from tune_thresholds import decide, parse_held_back, score  # noqa: E402
 

@@ -25,8 +25,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from clinic.handoff_store import get_store  # noqa: E402
-from clinic.patient_input import normalise_phone  # noqa: E402
+from clinic.handoff.store import get_store  # noqa: E402
+from clinic.handoff.patient_input import normalise_phone  # noqa: E402
 from clinic.settings import get_settings  # noqa: E402
 
 REFERENCE = re.compile(r"\bTPI-[0-9A-Z]{5}\b")

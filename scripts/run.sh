@@ -21,8 +21,8 @@ start actions  $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT"
 start rasa     $BIN/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
                  --endpoints endpoints.yml --credentials credentials.yml --cors "${ORIGINS[@]}"
 start console  $BIN/python -m clinic.console --port "$CONSOLE_PORT"
-start notifier $BIN/python -m clinic.notifier
-start demo     $BIN/python -m clinic.demo_site --port "$DEMO_PORT" --rasa-url "http://localhost:$RASA_PORT"
+start notifier $BIN/python -m clinic.handoff.notifier
+start demo     $BIN/python -m clinic.tools.demo_site --port "$DEMO_PORT" --rasa-url "http://localhost:$RASA_PORT"
 
 wait_for() {
   local name=$1 url=$2

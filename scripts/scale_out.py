@@ -453,7 +453,7 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
     try:
         # The handoff tables are created once, before any replica starts, as a deployment's
         # migration job would: replicas creating them on first use could race each other.
-        from clinic.handoff_store import HandoffStore
+        from clinic.handoff.store import HandoffStore
 
         store = HandoffStore(clinic_db_url())
         store.create_schema()

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clinic.evaluation import load_examples as load_topic_examples  # noqa: E402
-from clinic.evaluation import training_texts  # noqa: E402
-from clinic.red_flag_backstop import (  # noqa: E402
+from clinic.tools.evaluation import load_examples as load_topic_examples  # noqa: E402
+from clinic.tools.evaluation import training_texts  # noqa: E402
+from clinic.red_flags.backstop import (  # noqa: E402
     LEARNED_SEVERITIES, NONE, Families, LearnedBackstop, load_examples, load_settings,
 )
 
@@ -97,7 +97,7 @@ def main() -> None:
 
     import spacy
 
-    from clinic.red_flags import load_detector
+    from clinic.red_flags.detector import load_detector
 
     nlp = spacy.load(ROOT / "var" / "spacy" / "en_tpi_sm")
     rules = load_detector()

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import procs  # noqa: E402
-from clinic.evaluation import nlu_blocks, training_examples  # noqa: E402
+from clinic.tools.evaluation import nlu_blocks, training_examples  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
 WRONG_ANSWER_COST = 3.0

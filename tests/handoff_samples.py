@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import create_engine
 
-from clinic.handoff_store import Base, HandoffStore, NewHandoff
+from clinic.handoff.store import Base, HandoffStore, NewHandoff
 
 # 555-01xx numbers are reserved for fiction; phonenumbers accepts them with a real area code.
 PATIENT_NAMES = ["Marisol Quintanilla", "Thaddeus Okonkwo-Reyes", "Ingrid Vasquez-Holm", "Perpetua Lindqvist"]

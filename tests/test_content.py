@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clinic.domain_settings import render
-from clinic.evaluation import training_examples
+from clinic.tools.domain_settings import render
+from clinic.tools.evaluation import training_examples
 from clinic.settings import load_settings
 from clinic.topics import load_contract
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from actions.handoff import ActionOfferHandoff, ActionSubmitHandoff, ValidateHandoffForm
-from clinic.callback_window import callback_window, describe_opening
-from clinic.handoff_store import HandoffStore
+from clinic.handoff.callback_window import callback_window, describe_opening
+from clinic.handoff.store import HandoffStore
 from clinic.settings import get_settings, load_settings
 from tests.handoff_samples import PATIENT_NAMES, PATIENT_PHONES, PATIENT_PHONES_TYPED, PATIENT_REASONS, SCRIPT_PROBE
 from tests.replay import load_recorded, run_action, user_event

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from clinic.handoff_store import (
+from clinic.handoff.store import (
     Conflict,
     HandoffStore,
     NotFound,

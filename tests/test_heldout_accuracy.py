@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from clinic.evaluation import evaluate_model, load_examples, training_examples
+from clinic.tools.evaluation import evaluate_model, load_examples, training_examples
 from tests.conftest import ARTIFACTS
 
 

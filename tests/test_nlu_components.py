@@ -4,7 +4,7 @@ import pytest
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.training_data.message import Message
 
-from clinic.nlu_components import ClinicVocabularyExtractor, RedFlagDetector
+from clinic.nlu.components import ClinicVocabularyExtractor, RedFlagDetector
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import List
 
 import pytest
 
-from clinic.notifier import NotifierConfig, run_once
+from clinic.handoff.notifier import NotifierConfig, run_once
 from tests.conftest import ROOT, VENV_BIN, free_port, start_process, stop_process
 from tests.handoff_samples import PII_STRINGS, fresh_store, sample_handoff
 
@@ -146,7 +146,7 @@ def test_the_notifier_process_delivers_despite_failures(tmp_path):
     store = fresh_store(url)
     receiver = FakeReceiver(failures=2)
     env = {**os.environ, "CLINIC_DATABASE_URL": url, "CLINIC_WEBHOOK_URL": receiver.url, "PYTHONPATH": str(ROOT)}
-    process = start_process([str(VENV_BIN / "python"), "-m", "clinic.notifier", "--interval", "0.1",
+    process = start_process([str(VENV_BIN / "python"), "-m", "clinic.handoff.notifier", "--interval", "0.1",
                              "--backoff-base", "0.1", "--backoff-max", "0.3"], "notifier.log", env)
     try:
         references = {store.create_handoff(sample_handoff(i), notify=True)[0]["reference"] for i in range(3)}

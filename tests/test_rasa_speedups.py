@@ -1,4 +1,4 @@
-"""clinic.rasa_speedups checks action server replies exactly as Rasa does, only faster."""
+"""clinic.nlu.rasa_speedups checks action server replies exactly as Rasa does, only faster."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import jsonschema
 from rasa.core.actions.action import RemoteAction
 
-import clinic.rasa_speedups as speedups
+import clinic.nlu.rasa_speedups as speedups
 
 REPLIES = [
     {"events": [{"event": "slot", "name": "handoff_kind", "value": "question"}], "responses": [{"text": "hi"}]},

@@ -1,4 +1,4 @@
-"""Unit tests of the red-flag detector (clinic/red_flags.py + clinic/data/red_flags.yml).
+"""Unit tests of the red-flag detector (clinic/red_flags/detector.py + clinic/data/red_flags.yml).
 
 The messages are lower-cased like Rasa's SpacyNLP does, and the parser is disabled like there.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from clinic.red_flags import (
+from clinic.red_flags.detector import (
     DEFAULT_RED_FLAGS_PATH,
     SEVERITY_RANK,
     Finding,

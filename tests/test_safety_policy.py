@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from clinic.safety_policy import SafetyPolicy
+from clinic.nlu.safety_policy import SafetyPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.sentence_features import SentenceLevelOnly
+from clinic.nlu.sentence_features import SentenceLevelOnly
 
 
 def _message():

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from clinic.tracker_retention import purge_conversations, tracker_store_url
+from clinic.handoff.retention import purge_conversations, tracker_store_url
 
 
 def make_events_table(url, rows):

@@ -1,11 +1,11 @@
-"""Tests of the clinic vocabulary matcher (clinic/vocabulary.py + clinic/data/vocabulary.yml)."""
+"""Tests of the clinic vocabulary matcher (clinic/nlu/vocabulary.py + clinic/data/vocabulary.yml)."""
 
 from __future__ import annotations
 
 import pytest
 import spacy
 
-from clinic.vocabulary import (
+from clinic.nlu.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
     ClinicVocabulary,
     extract,

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from clinic.demo_site import render_page
+from clinic.tools.demo_site import render_page
 from clinic.settings import load_settings
 from tests.conftest import ARTIFACTS, ROOT, free_port, start_process, stop_process, wait_for_http
 
@@ -115,7 +115,7 @@ def fake_bot() -> Iterator[FakeBot]:
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory) -> Iterator[Callable[..., str]]:
-    """Start `python -m clinic.demo_site` for a bot URL (and settings file); returns the page URL."""
+    """Start `python -m clinic.tools.demo_site` for a bot URL (and settings file); returns the page URL."""
     started: Dict[tuple, tuple] = {}
 
     def start(rasa_url: str, settings_file: Optional[Path] = None) -> str:
@@ -126,7 +126,7 @@ def demo_site(tmp_path_factory) -> Iterator[Callable[..., str]]:
                 env["CLINIC_SETTINGS_FILE"] = str(settings_file)
             port = free_port()
             process = start_process(
-                [sys.executable, "-m", "clinic.demo_site", "--port", str(port),
+                [sys.executable, "-m", "clinic.tools.demo_site", "--port", str(port),
                  "--rasa-url", rasa_url],
                 f"demo_site_{len(started)}.log",
                 env,

@@ -16,7 +16,7 @@ from flask import Flask, g, jsonify, render_template, request
 
 from clinic.console import api, auth, views
 from clinic.console.formatting import register_filters
-from clinic.handoff_store import HandoffStore, StoreUnavailable, get_store
+from clinic.handoff.store import HandoffStore, StoreUnavailable, get_store
 
 access_log = logging.getLogger("clinic.console.access")
 logger = logging.getLogger("clinic.console")

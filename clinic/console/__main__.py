@@ -17,9 +17,9 @@ import logging
 import sys
 from datetime import timedelta
 
-from clinic.handoff_store import NotFound, StoreUnavailable, get_store, utcnow
+from clinic.handoff.store import NotFound, StoreUnavailable, get_store, utcnow
 from clinic.settings import get_settings
-from clinic.tracker_retention import purge_conversations, tracker_store_url
+from clinic.handoff.retention import purge_conversations, tracker_store_url
 
 MIN_PASSWORD = 12
 

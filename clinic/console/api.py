@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from clinic.console.formatting import handoff_json, iso_utc
 from clinic.console.views import REFERENCE
-from clinic.handoff_store import OPEN_STATUSES, OUTCOMES, STATUSES, Conflict, NotFound
+from clinic.handoff.store import OPEN_STATUSES, OUTCOMES, STATUSES, Conflict, NotFound
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 STATUS_FILTERS = {"open": OPEN_STATUSES, "all": STATUSES, **{status: (status,) for status in STATUSES}}

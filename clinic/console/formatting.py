@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 from zoneinfo import ZoneInfo
 
-from clinic.handoff_store import OUTCOMES, utcnow
+from clinic.handoff.store import OUTCOMES, utcnow
 from clinic.settings import get_settings
 
 KIND_LABELS = {

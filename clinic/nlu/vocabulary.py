@@ -1,7 +1,7 @@
 """The clinic's vocabulary (body parts, medications) as an EntityRuler-like matcher. Pure spaCy.
 
 The words live in ``clinic/data/vocabulary.yml`` (canonical value + variants). Matching is over
-lower-cased text and lemmas (see :class:`clinic.red_flags.LemmaPhraseMatcher`), longest match
+lower-cased text and lemmas (see :class:`clinic.text.matcher.LemmaPhraseMatcher`), longest match
 wins, and a few ambiguous single words ("back") count only when tagged as a noun/adjective.
 
 Public API::
@@ -21,9 +21,10 @@ import yaml
 from spacy.tokens import Doc
 from spacy.util import filter_spans
 
-from clinic.red_flags import LemmaPhraseMatcher
+from clinic.settings import DATA_DIR
+from clinic.text.matcher import LemmaPhraseMatcher
 
-DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parent / "data" / "vocabulary.yml"
+DEFAULT_VOCABULARY_PATH = DATA_DIR / "vocabulary.yml"
 ENTITY_TYPES: Tuple[str, ...] = ("body_part", "medication")
 
 # Tags that mean "not a noun here": "came back" (RB/RP), "back to work" (RB).

@@ -1,6 +1,6 @@
 """The demo website of the (fictional) clinic, with the chat widget on it.
 
-    python -m clinic.demo_site --port 8000 --rasa-url http://localhost:5005
+    python -m clinic.tools.demo_site --port 8000 --rasa-url http://localhost:5005
 
 Serves widget/demo/ at / and the widget's own files at /widget/. The page's widget tag is filled
 from the clinic settings, so the nurse line and emergency number the widget shows when the bot is
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Dict, Optional
 from urllib.parse import urlsplit
 
-from clinic.settings import Settings, get_settings
+from clinic.settings import PROJECT_ROOT, Settings, get_settings
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+WIDGET_DIR = PROJECT_ROOT / "widget"
 DEMO_DIR = WIDGET_DIR / "demo"
 DEFAULT_COLOR = "#0b5cad"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")

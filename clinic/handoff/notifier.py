@@ -7,7 +7,7 @@ receiver delays a notice but never loses it. Delivery is at least once: receiver
 on the X-Clinic-Notice-Id header. Notices carry no patient details, only the reference, kind,
 urgency, time and a link to the console, where staff must sign in.
 
-Run: python -m clinic.notifier  (or --once to drain what is due and exit)
+Run: python -m clinic.handoff.notifier  (or --once to drain what is due and exit)
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
-from clinic.handoff_store import HandoffStore, StoreUnavailable, get_store, utcnow
+from clinic.handoff.store import HandoffStore, StoreUnavailable, get_store, utcnow
 from clinic.settings import get_settings
 
-logger = logging.getLogger("clinic.notifier")
+logger = logging.getLogger("clinic.handoff.notifier")
 DEFAULT_CONSOLE_URL = "http://127.0.0.1:8080"
 
 
@@ -118,7 +118,7 @@ def run_forever(store: HandoffStore, config: NotifierConfig, interval: float, st
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic.notifier", description="Deliver handoff notices to the webhook.")
+    parser = argparse.ArgumentParser(prog="python -m clinic.handoff.notifier", description="Deliver handoff notices to the webhook.")
     parser.add_argument("--once", action="store_true", help="send what is due, then exit")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between outbox checks")
     parser.add_argument("--backoff-base", type=float, default=None, help="first retry delay in seconds (default 5)")

@@ -20,11 +20,11 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import yaml
 
+from clinic.settings import PROJECT_ROOT
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 
 UNANSWERABLE = "unanswerable"
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 

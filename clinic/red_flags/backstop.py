@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+from clinic.settings import DATA_DIR
 DEFAULT_EXAMPLES_DIR = DATA_DIR / "red_flag_examples"
 DEFAULT_SETTINGS_PATH = DATA_DIR / "red_flag_backstop.yml"
 NONE = "none"

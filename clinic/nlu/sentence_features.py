@@ -1,4 +1,4 @@
-"""``clinic.sentence_features.SentenceLevelOnly``: a Rasa 3.6 NLU component that shortens the
+"""``clinic.nlu.sentence_features.SentenceLevelOnly``: a Rasa 3.6 NLU component that shortens the
 token-level (sequence) features after the featurizers and before DIET and the ResponseSelector: the
 message text's to one placeholder row of one column, the answer texts' (the ResponseSelector's
 labels) to their first row.
