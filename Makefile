@@ -20,6 +20,7 @@ help:
 	@echo "make test     install, train, and run the whole test suite"
 	@echo "make install  create $(VENV) with the locked dependencies"
 	@echo "make train    train the model (only when its inputs changed)"
+	@echo "make lint     ruff and mypy on our own code"
 	@echo "make bench    speed, accuracy and memory figures against Rasa's default pipeline"
 	@echo "make scale-out  replicas on PostgreSQL, Redis and nginx, tested under a burst and faults"
 	@echo "make purge    delete handoffs older than the retention period in clinic_settings.yml"
@@ -65,6 +66,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# ruff (lint and format) and mypy on our own code; .ci/run runs it before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 test: install train browser node_modules/.installed
 	$(BIN)/python -m pytest -q
 
@@ -86,4 +92,4 @@ staff-user: install
 	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name>" >&2; exit 2; }
 	$(BIN)/python -m clinic.console create-user "$(NAME)"
 
-.PHONY: help install lock settings train browser test run bench scale-out purge staff-user
+.PHONY: help install lock settings train browser lint test run bench scale-out purge staff-user

@@ -21,7 +21,6 @@ from rasa_sdk.types import DomainDict
 from actions.tracker_history import previous_bot_action
 from clinic.handoff import record as handoff_record
 from clinic.handoff.callback_window import callback_window, line_status
-from clinic.handoff.store import NewHandoff, StoreUnavailable, get_store
 from clinic.handoff.patient_input import (
     clean_callback_time,
     clean_name,
@@ -30,6 +29,7 @@ from clinic.handoff.patient_input import (
     is_stop_request,
     normalise_phone,
 )
+from clinic.handoff.store import NewHandoff, StoreUnavailable, get_store
 from clinic.settings import get_settings
 
 logger = logging.getLogger(__name__)

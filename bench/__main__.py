@@ -32,7 +32,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench import procs
 from bench.load import measure
@@ -94,7 +94,7 @@ def train(subject: Subject, quick: bool) -> None:
             procs.rasa_train(["--force", "--config", str(subject.config), "--domain", "domain.yml", "--data", "data",
                               "--out", str(BENCH_MODELS), "--fixed-model-name", subject.key], Path(cache), log_path)
         except subprocess.CalledProcessError:
-            raise SystemExit(f"training {subject.key} failed: see {log_path}")
+            raise SystemExit(f"training {subject.key} failed: see {log_path}") from None
         elapsed = round(time.monotonic() - started, 1)
     subject.figures["train_s"] = elapsed
     subject.figures["train_note"] = "measured in this run"
@@ -277,7 +277,7 @@ def _failures(figures: Dict[str, Any]) -> str:
 
 def print_table(subjects: List[Subject], clients: int) -> List[str]:
     # (title, a dotted path into a subject's figures or a function of them, unit)
-    rows = [
+    rows: List[Tuple[str, Any, str]] = [
         ("understanding: top-1 topic accuracy", "understanding.top1", ""),
         ("understanding: answered right (no question back)", "understanding.answered_right", ""),
         ("understanding: answered wrong (confident)", "understanding.answered_wrong", ""),

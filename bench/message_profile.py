@@ -186,7 +186,7 @@ def table(messages: int) -> List[Dict[str, Any]]:
 
 def _order(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     ranked = []
-    for index, (section, _title) in enumerate(SECTIONS):
+    for section, _title in SECTIONS:
         in_section = [r for r in rows if r["section"] == section]
         # Totals first, then nodes by time; spaCy's pipes stay right under the SpacyNLP node.
         heads = sorted([r for r in in_section if not r["name"].startswith("  ")], key=lambda r: -r["ms_per_msg"])

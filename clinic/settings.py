@@ -31,7 +31,7 @@ class NurseLine:
     def is_open(self, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.timezone))
         window = self.open_hours.get(local.weekday())
-        return bool(window) and window[0] <= local.time() < window[1]
+        return window is not None and window[0] <= local.time() < window[1]
 
     def next_opening(self, now: datetime) -> Optional[datetime]:
         """When the line next opens, in its own time zone; None if it never does."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
@@ -62,7 +61,7 @@ def topic_ids() -> List[str]:
 RESPONSE_SELECTOR = "response_selector"
 
 
-def topic_ranking(parse_data: Mapping) -> List[Dict[str, float]]:
+def topic_ranking(parse_data: Mapping) -> List[Dict[str, Any]]:
     """[{"topic": id, "confidence": c}, ...] best first, from a parsed message's response selector."""
     selector = (parse_data.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
     ranking = []

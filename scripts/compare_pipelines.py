@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from tune_thresholds import decide, parse_held_back, score  # noqa: E402
+
 from clinic.tools.evaluation import UNANSWERABLE, Report, outcome_from_parse  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT  # noqa: E402
-from tune_thresholds import decide, parse_held_back, score  # noqa: E402
 
 SPLIT_SEEDS = (7, 11, 13, 17, 19)
 OUT = ROOT / "bench" / "results" / "compare"

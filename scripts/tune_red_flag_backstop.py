@@ -23,11 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from clinic.red_flags.backstop import (  # noqa: E402
+    LEARNED_SEVERITIES,
+    NONE,
+    Families,
+    LearnedBackstop,
+    load_examples,
+    load_settings,
+)
 from clinic.tools.evaluation import load_examples as load_topic_examples  # noqa: E402
 from clinic.tools.evaluation import training_texts  # noqa: E402
-from clinic.red_flags.backstop import (  # noqa: E402
-    LEARNED_SEVERITIES, NONE, Families, LearnedBackstop, load_examples, load_settings,
-)
 
 FAMILIES = Families(load_settings().get("families") or {})
 

@@ -89,8 +89,8 @@ def parse_held_back(config_path: Path = ROOT / "config.yml", split_seed: int = 7
     `cache` is a Rasa training cache to share between runs on the same split; only safe when the
     configs differ after the featurizers (see below)."""
     train, held = split_training_data(split_seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         (tmp / "nlu.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": train + word_lists()}, sort_keys=False))
         # Gates wide open: the parse keeps the raw confidences the grid then replays.
         config = yaml.safe_load(config_path.read_text())

@@ -14,7 +14,14 @@ from datetime import timedelta
 import pytest
 
 from clinic.console import auth, create_app
-from tests.console_server import STAFF_PASSWORD, console_command, console_env, create_staff, create_token, running_console
+from tests.console_server import (
+    STAFF_PASSWORD,
+    console_command,
+    console_env,
+    create_staff,
+    create_token,
+    running_console,
+)
 from tests.handoff_samples import PATIENT_NAMES, SCRIPT_PROBE, fresh_store, sample_handoff
 
 PASSWORD = STAFF_PASSWORD

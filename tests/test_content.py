@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clinic.settings import load_settings
 from clinic.tools.domain_settings import render
 from clinic.tools.evaluation import training_examples
-from clinic.settings import load_settings
 from clinic.topics import load_contract
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,9 +21,9 @@ import pytest
 import spacy
 import yaml
 
-from clinic.tools.evaluation import training_texts
 from clinic.red_flags.backstop import DEFAULT_EXAMPLES_DIR, load_backstop
 from clinic.red_flags.detector import SEVERITY_RANK, load_detector
+from clinic.tools.evaluation import training_texts
 
 TUNING = DEFAULT_EXAMPLES_DIR / "vignettes_tuning.yml"
 SETS = {

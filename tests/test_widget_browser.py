@@ -22,8 +22,8 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from clinic.tools.demo_site import render_page
 from clinic.settings import load_settings
+from clinic.tools.demo_site import render_page
 from tests.conftest import ARTIFACTS, ROOT, free_port, start_process, stop_process, wait_for_http
 
 CHROMIUM = Path("/usr/bin/chromium")

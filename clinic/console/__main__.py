@@ -17,9 +17,9 @@ import logging
 import sys
 from datetime import timedelta
 
+from clinic.handoff.retention import purge_conversations, tracker_store_url
 from clinic.handoff.store import NotFound, StoreUnavailable, get_store, utcnow
 from clinic.settings import get_settings
-from clinic.handoff.retention import purge_conversations, tracker_store_url
 
 MIN_PASSWORD = 12
 
@@ -62,7 +62,7 @@ def _set_password(args) -> int:
     try:
         get_store().set_password(args.name, _read_password(args.password_stdin))
     except NotFound:
-        raise SystemExit(f"There is no user {args.name}.")
+        raise SystemExit(f"There is no user {args.name}.") from None
     print(f"Password changed for {args.name}; their sessions were ended.")
     return 0
 
@@ -78,7 +78,7 @@ def _revoke_token(args) -> int:
     try:
         get_store().revoke_token(args.name)
     except NotFound:
-        raise SystemExit(f"There is no active token {args.name}.")
+        raise SystemExit(f"There is no active token {args.name}.") from None
     print(f"Revoked {args.name}.")
     return 0
 
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     try:
         return handlers[args.command](args)
     except StoreUnavailable as error:
-        raise SystemExit(f"The handoff database is not available ({error}).")
+        raise SystemExit(f"The handoff database is not available ({error}).") from None
 
 
 if __name__ == "__main__":

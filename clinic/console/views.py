@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from clinic.handoff.store import Conflict, NotFound, OPEN_STATUSES
+from clinic.handoff.store import OPEN_STATUSES, Conflict, NotFound
 
 blueprint = Blueprint("views", __name__)
 REFERENCE = re.compile(r"^TPI-[0-9A-Z]{5}$")

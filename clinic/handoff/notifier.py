@@ -46,7 +46,7 @@ class NotifierConfig:
 
     @classmethod
     def from_environment(cls, **overrides: Any) -> "NotifierConfig":
-        values = dict(
+        values: Dict[str, Any] = dict(
             webhook_url=get_settings().webhook_url,
             console_url=os.environ.get("CLINIC_CONSOLE_URL", DEFAULT_CONSOLE_URL),
             secret=os.environ.get("CLINIC_WEBHOOK_SECRET") or None,

@@ -50,7 +50,7 @@ def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         if kind == "user" and event.get("text") is not None:
             text = str(event["text"])
             clicked = _button_title(text, last_buttons)
-            line = {"who": "patient", "text": clicked or text, "at": _iso(event.get("timestamp"))}
+            line: Dict[str, Any] = {"who": "patient", "text": clicked or text, "at": _iso(event.get("timestamp"))}
             if clicked:
                 line["button"] = True
             lines.append(line)
@@ -112,4 +112,4 @@ def idempotency_key(sender_id: str, events: List[Dict[str, Any]]) -> str:
         # No form in the events (a submission outside the form): fall back to the first message of
         # the session, which still keeps one record per visit.
         activation = next((e.get("timestamp") for e in current_session(events) if e.get("event") == "user"), "")
-    return hashlib.sha256(f"{sender_id}\x00{activation}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{sender_id}\x00{activation}".encode()).hexdigest()

@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-Base = declarative_base()
+Base: Any = declarative_base()
 
 KINDS = ("scheduling", "question", "didnt_help", "urgent")
 STATUSES = ("new", "claimed", "resolved")

@@ -49,9 +49,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from clinic.nlu import vocabulary as clinic_vocabulary
 from clinic.red_flags import backstop as red_flag_backstop
 from clinic.red_flags import detector as red_flag_rules
-from clinic.nlu import vocabulary as clinic_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +204,7 @@ class RedFlagDetector(_SpacyRulesExtractor):
 
     def train(self, training_data: TrainingData) -> Resource:
         routine = sorted({m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)})
+        assert self._model_storage is not None and self._resource is not None
         with self._model_storage.write_to(self._resource) as directory:
             (directory / ROUTINE_FILE).write_text(json.dumps(routine), encoding="utf-8")
         return self._resource

@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
-import clinic.nlu.rasa_speedups  # noqa: F401,E402
+import clinic.nlu.rasa_speedups  # noqa: F401
 
 SEVERITY_RESPONSES = {
     "crisis": "utter_red_flag_crisis",

@@ -28,7 +28,6 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-
 # The answer texts are the ResponseSelector's labels: it sums their token rows into one vector per
 # answer anyway, and with sixteen fixed answers any distinct vector per answer serves; their
 # hundred-odd token rows per training example were most of its remaining training time.

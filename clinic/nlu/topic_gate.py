@@ -26,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT, load_contract, topic_ranking
 
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )

@@ -30,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from clinic.settings import DATA_DIR
+
 DEFAULT_EXAMPLES_DIR = DATA_DIR / "red_flag_examples"
 DEFAULT_SETTINGS_PATH = DATA_DIR / "red_flag_backstop.yml"
 NONE = "none"

@@ -37,17 +37,12 @@ Public API::
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import yaml
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
-
-from spacy.vocab import Vocab
 
 from clinic.settings import DATA_DIR
 from clinic.text.matcher import LemmaPhraseMatcher

@@ -11,8 +11,6 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-
-
 # Lemmas the English lemmatizer gives to contraction pieces and pronouns. Applied to the tokens
 # of a phrase to get its LEMMA pattern, so that "can't breathe" also matches "cannot breathe"
 # and "cant breathe" (all lemmatised "can not breathe").
@@ -138,6 +136,7 @@ class LemmaPhraseMatcher:
                     self._build(doc.vocab)
         if len(doc) == 0:
             return []
+        assert self._lower is not None and self._lemma is not None
         found = {(self._keys[m], s, e) for m, s, e in self._lower(doc)}
         if doc.has_annotation("LEMMA"):
             found.update((self._keys[m], s, e) for m, s, e in self._lemma(doc))

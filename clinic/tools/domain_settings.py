@@ -11,7 +11,6 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
 
 from clinic.settings import PROJECT_ROOT, load_settings
 
