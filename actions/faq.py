@@ -8,7 +8,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tracker_history import previous_bot_action
-from clinic.settings import get_settings
 from clinic.topics import load_contract, selected_topic, topic_ranking
 
 CLARIFY_ACTION = "action_clarify_topic"
@@ -45,16 +44,8 @@ class ActionClarifyTopic(Action):
         return CLARIFY_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        settings = get_settings()
-        line = f"{settings.nurse_line.phone} ({settings.nurse_line.hours_text})"
         if previous_bot_action(tracker) == CLARIFY_ACTION:
-            dispatcher.utter_message(
-                text=(
-                    "I'm sorry, I still can't tell what you need, and I don't want to guess about "
-                    f"your health. The nurse line can help: {line}. I can also ask them to call you."
-                ),
-                buttons=[{"title": "Ask a nurse to call me", "payload": "/request_nurse"}],
-            )
+            dispatcher.utter_message(response="utter_clarify_give_up")
             return []
         contract = load_contract()
         candidates = [
@@ -64,15 +55,9 @@ class ActionClarifyTopic(Action):
         ][:MAX_CANDIDATES]
         if candidates:
             dispatcher.utter_message(
-                text="I want to be sure I answer the right question. Did you mean one of these?",
+                response="utter_clarify_topic",
                 buttons=[{"title": t.title, "payload": t.payload} for t in candidates] + [NURSE_BUTTON],
             )
         else:
-            dispatcher.utter_message(
-                text=(
-                    "Sorry, I didn't understand that. Could you say it another way? I can answer "
-                    "questions about trigger point injections, or you can talk to a nurse."
-                ),
-                buttons=[NURSE_BUTTON],
-            )
+            dispatcher.utter_message(response="utter_clarify_rephrase")
         return []

@@ -30,6 +30,7 @@ from clinic.handoff.patient_input import (
     normalise_phone,
 )
 from clinic.handoff.store import NewHandoff, StoreUnavailable, get_store
+from clinic.responses import HANDOFF_STOPPED, SERVICE_TROUBLE, URGENT_WARNING
 from clinic.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,7 @@ logger = logging.getLogger(__name__)
 FORM_SLOTS = ("patient_name", "callback_phone", "callback_time", "handoff_reason", "handoff_consent")
 KIND_SLOT = "handoff_kind"
 REFERENCE_SLOT = "handoff_reference"
-URGENT_WARNING = "utter_red_flag_urgent"
-SERVICE_TROUBLE = "utter_service_trouble"
-STOPPED = "utter_handoff_stopped"
+STOPPED = HANDOFF_STOPPED
 DIDNT_HELP_TOPIC = "faq/not_helping"
 
 

@@ -112,3 +112,34 @@ def load_settings(path: Optional[Path] = None) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Deployment values that only the environment gives (secrets, where other services are).
+
+    Read on each call, not cached: tests and the console's command line set them per process.
+    """
+
+    console_url: Optional[str]
+    webhook_secret: Optional[str]
+    tracker_store_url: Optional[str]
+    console_session_idle_minutes: float
+    console_session_max_hours: float
+    console_secure_cookies: bool
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def environment() -> Environment:
+    return Environment(
+        console_url=os.environ.get("CLINIC_CONSOLE_URL") or None,
+        webhook_secret=os.environ.get("CLINIC_WEBHOOK_SECRET") or None,
+        tracker_store_url=os.environ.get("TRACKER_STORE_URL") or None,
+        console_session_idle_minutes=_env_number("CLINIC_CONSOLE_SESSION_IDLE_MINUTES", 30),
+        console_session_max_hours=_env_number("CLINIC_CONSOLE_SESSION_MAX_HOURS", 12),
+        console_secure_cookies=os.environ.get("CLINIC_CONSOLE_SECURE_COOKIES") == "1",
+    )

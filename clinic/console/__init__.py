@@ -7,7 +7,6 @@ JSON API, a bearer token). Run it with `python -m clinic.console --port 8080` (w
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from datetime import timedelta
 from typing import Optional
@@ -17,6 +16,7 @@ from flask import Flask, g, jsonify, render_template, request
 from clinic.console import api, auth, views
 from clinic.console.formatting import register_filters
 from clinic.handoff.store import HandoffStore, StoreUnavailable, get_store
+from clinic.settings import environment
 
 access_log = logging.getLogger("clinic.console.access")
 logger = logging.getLogger("clinic.console")
@@ -35,19 +35,15 @@ SECURITY_HEADERS = {
 }
 
 
-def _env_number(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
 def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[timedelta] = None,
                session_max: Optional[timedelta] = None, secure_cookies: Optional[bool] = None) -> Flask:
     app = Flask(__name__)
+    env = environment()
     app.config.update(
         STORE=store or get_store(),
-        SESSION_IDLE=session_idle or timedelta(minutes=_env_number("CLINIC_CONSOLE_SESSION_IDLE_MINUTES", 30)),
-        SESSION_MAX=session_max or timedelta(hours=_env_number("CLINIC_CONSOLE_SESSION_MAX_HOURS", 12)),
-        SECURE_COOKIES=secure_cookies if secure_cookies is not None else os.environ.get("CLINIC_CONSOLE_SECURE_COOKIES") == "1",
+        SESSION_IDLE=session_idle or timedelta(minutes=env.console_session_idle_minutes),
+        SESSION_MAX=session_max or timedelta(hours=env.console_session_max_hours),
+        SECURE_COOKIES=secure_cookies if secure_cookies is not None else env.console_secure_cookies,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     register_filters(app)

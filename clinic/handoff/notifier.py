@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import signal
 import sys
@@ -29,7 +28,7 @@ from datetime import timedelta
 from typing import Any, Dict, Optional
 
 from clinic.handoff.store import HandoffStore, StoreUnavailable, get_store, utcnow
-from clinic.settings import get_settings
+from clinic.settings import environment, get_settings
 
 logger = logging.getLogger("clinic.handoff.notifier")
 DEFAULT_CONSOLE_URL = "http://127.0.0.1:8080"
@@ -48,8 +47,8 @@ class NotifierConfig:
     def from_environment(cls, **overrides: Any) -> "NotifierConfig":
         values: Dict[str, Any] = dict(
             webhook_url=get_settings().webhook_url,
-            console_url=os.environ.get("CLINIC_CONSOLE_URL", DEFAULT_CONSOLE_URL),
-            secret=os.environ.get("CLINIC_WEBHOOK_SECRET") or None,
+            console_url=environment().console_url or DEFAULT_CONSOLE_URL,
+            secret=environment().webhook_secret,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -7,7 +7,6 @@ once its newest event is older than the cutoff.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -15,15 +14,15 @@ from typing import Optional
 import sqlalchemy as sa
 import yaml
 
-from clinic.settings import PROJECT_ROOT
+from clinic.settings import PROJECT_ROOT, environment
 
 ENDPOINTS_FILE = PROJECT_ROOT / "endpoints.yml"
 
 
 def tracker_store_url(endpoints_file: Path = ENDPOINTS_FILE) -> Optional[str]:
     """The SQL tracker store's URL: TRACKER_STORE_URL, else the one endpoints.yml describes."""
-    if os.environ.get("TRACKER_STORE_URL"):
-        return os.environ["TRACKER_STORE_URL"]
+    if environment().tracker_store_url:
+        return environment().tracker_store_url
     store = (yaml.safe_load(endpoints_file.read_text()) or {}).get("tracker_store") or {}
     if store.get("type") != "SQL":
         return None

@@ -23,14 +23,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
 import clinic.nlu.rasa_speedups  # noqa: F401
+from clinic.responses import RED_FLAG_RESPONSES, SERVICE_TROUBLE
 
-SEVERITY_RESPONSES = {
-    "crisis": "utter_red_flag_crisis",
-    "emergency": "utter_red_flag_emergency",
-    "urgent": "utter_red_flag_urgent",
-}
+SEVERITY_RESPONSES = RED_FLAG_RESPONSES
 SEVERITY_ORDER = ("crisis", "emergency", "urgent")
-SERVICE_TROUBLE_RESPONSE = "utter_service_trouble"
+SERVICE_TROUBLE_RESPONSE = SERVICE_TROUBLE
 
 
 def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
