@@ -77,3 +77,15 @@ def test_bad_input_gets_a_kind_reply(patient, message):
     text = " ".join(r.get("text", "") for r in replies)
     assert "<script>" not in text
     assert text.strip()
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("What If Trigger Point Injections Don\u2019t Work?", "What If Trigger Point Injections Don't Work?"),
+        ("WHAT IS A TRIGGER POINT INJECTION???", "what is a trigger point injection?"),
+        ("\uff37\uff48\uff41\uff54 is a trigger point injection?", "What is a trigger point injection?"),
+    ],
+)
+def test_a_phone_keyboard_or_capitals_get_the_same_answer(patient, typed, plain):
+    assert patient.text_of(typed) == patient.text_of(plain)
