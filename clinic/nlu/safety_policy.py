@@ -22,20 +22,20 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
-import clinic.nlu.rasa_speedups  # noqa: F401,E402
+import clinic.nlu.rasa_speedups  # noqa: F401
+from clinic.severity import most_severe
 
 SEVERITY_RESPONSES = {
     "crisis": "utter_red_flag_crisis",
     "emergency": "utter_red_flag_emergency",
     "urgent": "utter_red_flag_urgent",
 }
-SEVERITY_ORDER = ("crisis", "emergency", "urgent")
 SERVICE_TROUBLE_RESPONSE = "utter_service_trouble"
 
 
 def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
-    found = {e.get("value") for e in entities if e.get("entity") == "red_flag"}
-    return next((severity for severity in SEVERITY_ORDER if severity in found), None)
+    severity = most_severe(e.get("value") for e in entities if e.get("entity") == "red_flag")
+    return severity.value if severity else None
 
 
 @DefaultV1Recipe.register(

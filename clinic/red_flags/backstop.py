@@ -30,11 +30,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from clinic.settings import DATA_DIR
+from clinic.severity import Severity
+
 DEFAULT_EXAMPLES_DIR = DATA_DIR / "red_flag_examples"
 DEFAULT_SETTINGS_PATH = DATA_DIR / "red_flag_backstop.yml"
 NONE = "none"
-# Most severe first: a message that reaches two cut-offs gets the more severe reply.
-LEARNED_SEVERITIES: Tuple[str, ...] = ("crisis", "emergency", "urgent")
 
 _APOSTROPHES = re.compile("['\u2019\u2018`]")
 # Long messages often bury the red flag in one sentence of a question about something else;
@@ -108,7 +108,7 @@ def load_examples(examples_dir: Union[str, Path] = DEFAULT_EXAMPLES_DIR) -> List
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for item in (data.get("examples") or []) + (data.get("vignettes") or []):
             label = str(item["severity"])
-            if label not in LEARNED_SEVERITIES + (NONE,):
+            if label != NONE and Severity.parse(label) is None:
                 raise ValueError(f"{path.name}: unknown severity {label!r}")
             out.append((str(item["text"]), label))
     return out
@@ -141,7 +141,7 @@ class LearnedBackstop:
 
     def __init__(self, examples: Sequence[Tuple[str, str]], thresholds: Mapping[str, float],
                  families: Optional[Families] = None, overrides_context_at: float = 1.0) -> None:
-        unknown = set(thresholds) - set(LEARNED_SEVERITIES)
+        unknown = {name for name in thresholds if Severity.parse(name) is None}
         if unknown:
             raise ValueError(f"backstop thresholds for unknown severities: {sorted(unknown)}")
         self.thresholds = {k: float(v) for k, v in thresholds.items()}
@@ -163,10 +163,11 @@ class LearnedBackstop:
     def judge(self, text: str) -> Optional[Tuple[str, float]]:
         """The most severe severity whose cut-off the message reaches, with its probability."""
         probs = self.probabilities(text)
-        for severity in LEARNED_SEVERITIES:
-            cut = self.thresholds.get(severity)
-            if cut is not None and probs.get(severity, 0.0) >= cut:
-                return severity, probs[severity]
+        # Most severe first: a message that reaches two cut-offs gets the more severe reply.
+        for severity in Severity:
+            cut = self.thresholds.get(severity.value)
+            if cut is not None and probs.get(severity.value, 0.0) >= cut:
+                return severity.value, probs[severity.value]
         return None
 
 

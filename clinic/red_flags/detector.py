@@ -37,19 +37,15 @@ Public API::
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import yaml
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from spacy.vocab import Vocab
-
 from clinic.settings import DATA_DIR
+from clinic.severity import Severity, rank_of
 from clinic.text.matcher import LemmaPhraseMatcher
 
 if TYPE_CHECKING:  # the rules need no scikit-learn; only a caller that attaches a backstop does
@@ -57,15 +53,11 @@ if TYPE_CHECKING:  # the rules need no scikit-learn; only a caller that attaches
 
 DEFAULT_RED_FLAGS_PATH = DATA_DIR / "red_flags.yml"
 
-SEVERITIES: Tuple[str, ...] = ("crisis", "emergency", "urgent")
-SEVERITY_RANK: Dict[str, int] = {"crisis": 3, "emergency": 2, "urgent": 1}
 # Category of a finding made by the learned backstop ("learned_emergency"), not by a phrase rule.
 LEARNED_CATEGORY_PREFIX = "learned_"
 
 __all__ = [
     "DEFAULT_RED_FLAGS_PATH",
-    "SEVERITIES",
-    "SEVERITY_RANK",
     "Finding",
     "Candidate",
     "RedFlagDetector",
@@ -238,10 +230,11 @@ class RedFlagDetector:
         # categories where a family member's report ("my dad keeled over") is taken as current
         self._others_now: Set[str] = set()
         severities = spec.get("severities") or {}
-        unknown = set(severities) - set(SEVERITIES)
+        unknown = set(severities) - {s.value for s in Severity}
         if unknown:
             raise ValueError(f"unknown severities in red-flag vocabulary: {sorted(unknown)}")
-        for severity in SEVERITIES:
+        for level in Severity:
+            severity = level.value
             for category, entry in (severities.get(severity) or {}).items():
                 entry = entry or {}
                 if category in self._categories:
@@ -316,7 +309,7 @@ class RedFlagDetector:
         candidates = self.explain(doc)
         findings = self._rule_findings(doc, [c for c in candidates if c.kept])
         learned = self._backstop_finding(doc, candidates)
-        if learned and (not findings or SEVERITY_RANK[learned.severity] > SEVERITY_RANK[findings[0].severity]):
+        if learned and (not findings or rank_of(learned.severity) > rank_of(findings[0].severity)):
             findings.insert(0, learned)
         return findings
 
@@ -338,7 +331,7 @@ class RedFlagDetector:
         return Finding(severity, f"{LEARNED_CATEGORY_PREFIX}{severity}", text[start:end], start, end)
 
     def _rule_findings(self, doc: Optional[Doc], kept: List[Candidate]) -> List[Finding]:
-        kept = sorted(kept, key=lambda c: (-SEVERITY_RANK[c.severity], c.start, -(c.end - c.start)))
+        kept = sorted(kept, key=lambda c: (-rank_of(c.severity), c.start, -(c.end - c.start)))
         findings: List[Finding] = []
         for c in kept:
             start_char = doc[c.start].idx
