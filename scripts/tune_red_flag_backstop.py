@@ -36,7 +36,7 @@ from clinic.tools.evaluation import training_texts  # noqa: E402
 
 SEVERITIES = [severity.value for severity in Severity]  # most severe first
 
-FAMILIES = Families(load_settings().get("families") or {})
+FAMILIES = Families(load_settings().families)
 
 
 def routine_examples():
@@ -94,7 +94,7 @@ def main() -> None:
         s: cut_off(probs, labels, s, getattr(args, f"{s}_alarms"), hard)
         for s in SEVERITIES
     }
-    print("suggested cut-offs (red_flags.yml, backstop.thresholds):", thresholds)
+    print("suggested cut-offs (clinic/data/red_flags/backstop.yml, thresholds):", thresholds)
 
     judged = []
     for p in probs:

@@ -25,7 +25,7 @@ def edit(path: Path, old: str, new: str) -> int:
     """Replaces the first `old` with `new`; returns the line `new` starts on."""
     text = path.read_text(encoding="utf-8")
     at = text.index(old)
-    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
+    path.write_text(text[:at] + new + text[at + len(old) :], encoding="utf-8")
     return text.count("\n", 0, at) + 1
 
 
@@ -87,7 +87,7 @@ def test_a_combination_with_one_list(rules_dir):
     text = path.read_text(encoding="utf-8")
     match = re.search(r"\n( +)- within: \d+\n\1  all_of:\n\1    - \[[^\n]*\]\n(\1    - \[[^\n]*\]\n)", text)
     assert match
-    path.write_text(text[:match.start(2)] + text[match.end(2):], encoding="utf-8")
+    path.write_text(text[: match.start(2)] + text[match.end(2) :], encoding="utf-8")
     error = load_error(rules_dir)
     assert error.line == text.count("\n", 0, match.start()) + 2
     assert "a combination needs at least two lists in all_of" in str(error)
@@ -141,3 +141,23 @@ def test_broken_yaml_names_its_line(rules_dir):
     line = edit(path, "    explicit: true\n", "    explicit: [true\n")
     error = load_error(rules_dir)
     assert error.path == path and "not valid YAML" in str(error) and error.line > line
+
+
+def test_the_backstop_settings_are_checked_too(tmp_path):
+    from clinic.red_flags.backstop import DEFAULT_SETTINGS_PATH, load_settings
+
+    settings = load_settings()
+    assert set(settings.thresholds) == {s.value for s in Severity} and settings.text_speak
+    text = DEFAULT_SETTINGS_PATH.read_text(encoding="utf-8")
+    path = tmp_path / "backstop.yml"
+    for old, new, message in [
+        ("thresholds:\n", "treshold:\n", "unknown key 'treshold' (did you mean 'thresholds'?)"),
+        ("  urgent: 0.", "  mild: 0.", "thresholds for unknown severities: mild"),
+        ("{typed: [u], means: you}", "{typed: [u], mean: you}", "unknown key 'mean' (did you mean 'means'?)"),
+        ("{typed: [kms], means: kill myself}", "{typed: [on], means: kill myself}", "write it in quotes"),
+    ]:
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(RuleFileError) as caught:
+            load_settings(path)
+        assert message in str(caught.value) and str(caught.value).startswith(f"{path}:")

@@ -32,7 +32,7 @@ def main(argv=None) -> None:
         doc = nlp(text.lower())
         print(text)
         for c in detector.explain(doc):
-            phrase = doc[c.start:c.end].text
+            phrase = doc[c.start : c.end].text
             verdict = "; ".join(str(r) for r in c.reasons) or "kept"
             print(f"  {c.severity.value:9s} {c.category:26s} {phrase!r}: {verdict}")
         finding = detector.detect(doc)

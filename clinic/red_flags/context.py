@@ -89,8 +89,9 @@ class Window:
         self.fwd5 = scan_forward(f, c.end, AFTER_WINDOW)
         self.fwd_past = scan_forward(f, c.end, PAST_WINDOW, extend=True)
         self.fwd_clause = scan_forward(f, c.end, PAST_WINDOW)
-        self.clause = (set(self.clause_back) | set(range(c.start, c.end))
-                       | set(scan_forward(f, c.end, CLAUSE_AFTER_WINDOW)))
+        self.clause = (
+            set(self.clause_back) | set(range(c.start, c.end)) | set(scan_forward(f, c.end, CLAUSE_AFTER_WINDOW))
+        )
 
     def cue(self, name: str, positions, exclude: Optional[Set[int]] = None) -> Optional[Span]:
         return cue_in(self.f, name, positions, self.own if exclude is None else exclude)
@@ -149,7 +150,8 @@ def negated(w: Window) -> Optional[Reason]:
     if neg is None:
         det = w.cue("negation_before_finding", w.back5 + w.gap)
         if det is not None and not any(
-            f.finite[i] and f.lemma[i] not in f.words.light_verb_lemmas for i in range(det[1], c.start)
+            f.finite[i] and f.lemma[i] not in f.words.light_verb_lemmas
+            for i in range(det[1], c.start)
             if i not in w.own
         ):
             # "no fever" / "no signs of a fever" but not "no, i have a fever"
@@ -167,10 +169,13 @@ def resolved(w: Window) -> Optional[Reason]:
     """Over: "was dizzy but it went away", "got rid of the fever", "it stopped bleeding"."""
     f, c = w.f, w.c
     rule = "resolved"
-    cue = w.cue(rule, w.fwd_past + w.gap) or w.cue(
-        rule, [i for i in w.back8 if f.lower[i] in f.words.resolved_lead_in])
-    if cue is None and c.start > 0 and f.lower[c.start - 1] in f.words.ended_right_before \
-            and (c.start - 1) not in f.masked:
+    cue = w.cue(rule, w.fwd_past + w.gap) or w.cue(rule, [i for i in w.back8 if f.lower[i] in f.words.resolved_lead_in])
+    if (
+        cue is None
+        and c.start > 0
+        and f.lower[c.start - 1] in f.words.ended_right_before
+        and (c.start - 1) not in f.masked
+    ):
         cue, rule = (c.start - 1, c.start), "ended_right_before"  # "it stopped bleeding after a minute of pressure"
     if cue is None:
         return None
@@ -235,15 +240,16 @@ def someone_else(w: Window) -> Optional[Reason]:
         return w.reason("someone else", rule, "about people in general")
     if who != "other":
         return None
-    now = w.present_cue is not None or any(
-        f.present[i] for i in set(w.back8) | set(w.fwd_clause) | w.own | set(w.gap)
-    ) or w.cue("procedure_words", w.clause) is not None
+    now = (
+        w.present_cue is not None
+        or any(f.present[i] for i in set(w.back8) | set(w.fwd_clause) | w.own | set(w.gap))
+        or w.cue("procedure_words", w.clause) is not None
+    )
     if not now and w.rule.others_now:
         # "my dad keeled over in the waiting room": a family member reporting a collapse
         # or a seizure is reporting it now, unless it is hearsay ("my neighbor said she
         # passed out during her injection"), or told with a laugh ("... lol")
-        now = (w.cue("reported_speech", range(0, c.start)) is None
-               and w.cue("figurative_laughter", range(f.n)) is None)
+        now = w.cue("reported_speech", range(0, c.start)) is None and w.cue("figurative_laughter", range(f.n)) is None
     # "my friend got a collapsed lung from acupuncture, can that happen w these shots?"
     later_rule = "risk_question_after"
     later = w.cue(later_rule, range(c.end, f.n))
@@ -253,8 +259,7 @@ def someone_else(w: Window) -> Optional[Reason]:
     if w.set_in_the_past:
         return None  # the past stage has set it aside already
     if later is not None:
-        return w.reason("someone else", later_rule,
-                        f"about someone else, asking about a risk: {f.text(later)!r}")
+        return w.reason("someone else", later_rule, f"about someone else, asking about a risk: {f.text(later)!r}")
     if not now:
         return w.reason("someone else", rule, "about someone else, not happening now")
     return None
@@ -269,8 +274,11 @@ def _who(w: Window) -> Tuple[str, str]:
     if any(f.lower[i] in f.words.self_in_trigger for i in w.own):
         return "self", "self_in_trigger"  # "everyone would be better off without me"
     marks: dict = {}
-    for name, label in (("other_person_specific", "other"), ("other_person_generic", "generic"),
-                        ("self_reference", "self")):
+    for name, label in (
+        ("other_person_specific", "other"),
+        ("other_person_generic", "generic"),
+        ("self_reference", "self"),
+    ):
         for s, e in f.cues.get(name, ()):
             for i in range(s, e):
                 # "my husband": the person is the husband, not "my"
@@ -331,8 +339,9 @@ def own_harmless_reading(w: Window) -> Optional[Reason]:
     for k in c.benign_groups:
         benign = overlapping_or_in(f, benign_key(c.category, k), c, plain, plain=True)
         if benign is not None:
-            return w.reason("harmless reading", f"{c.category} benign_readings[{k}]",
-                            f"harmless reading: {f.text(benign)!r}")
+            return w.reason(
+                "harmless reading", f"{c.category} benign_readings[{k}]", f"harmless reading: {f.text(benign)!r}"
+            )
     return None
 
 

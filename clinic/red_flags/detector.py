@@ -153,5 +153,3 @@ def load_detector(path: Union[str, Path, None] = None, backstop: Optional[Learne
     """Reads the red-flag rules (default: the folder clinic/data/red_flags/) into a detector, with
     the learned backstop if one is given (clinic.red_flags.backstop.load_backstop)."""
     return RedFlagDetector(load_rules(path), backstop=backstop)
-
-

@@ -84,7 +84,8 @@ def mapping_items(node: yaml.Node, path: Path, what: str) -> Dict[str, Tuple[yam
         key = str(key_node.value)
         if key in items:
             raise RuleFileError(
-                path, line_of(key_node),
+                path,
+                line_of(key_node),
                 f"{what}: {key!r} is written twice (first at line {line_of(items[key][0])})",
             )
         items[key] = (key_node, value_node)
@@ -103,7 +104,8 @@ def build(cls: Type[T], node: yaml.Node, path: Union[str, Path], what: str, **gi
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RuleFileError(
-                path, line_of(key_node),
+                path,
+                line_of(key_node),
                 f"{what}: unknown key {key!r}{hint}; the keys are: {', '.join(fields)}",
             )
     values: Dict[str, Any] = dict(given)
@@ -170,9 +172,10 @@ def _sequence(node: yaml.Node, path: Path, what: str) -> list:
 def _phrase(node: yaml.Node, path: Path, what: str) -> str:
     if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
         raise RuleFileError(
-            path, line_of(node),
+            path,
+            line_of(node),
             f"{what}: {node.value!r} is read by YAML as {str(SafeConstructor().construct_object(node)).lower()}: "
-            f"write it in quotes (\"{node.value}\")",
+            f'write it in quotes ("{node.value}")',
         )
     value = _scalar(node, path, what, (_STR, _INT))
     text = str(value)
@@ -185,7 +188,8 @@ def _word(node: yaml.Node, path: Path, what: str) -> str:
     word = _phrase(node, path, what)
     if word != word.strip().lower() or " " in word:
         raise RuleFileError(
-            path, line_of(node),
+            path,
+            line_of(node),
             f"{what}: {word!r} must be one word in lower case (it is compared with the words of a message)",
         )
     return word

@@ -65,11 +65,12 @@ class MessageFeatures:
     words: ClauseWords
 
     def text(self, span: Span) -> str:
-        return " ".join(self.lower[span[0]:span[1]])
+        return " ".join(self.lower[span[0] : span[1]])
 
 
-def features(doc: Doc, candidates: Sequence[Candidate], cue_matcher: LemmaPhraseMatcher,
-             words: ClauseWords) -> MessageFeatures:
+def features(
+    doc: Doc, candidates: Sequence[Candidate], cue_matcher: LemmaPhraseMatcher, words: ClauseWords
+) -> MessageFeatures:
     n = len(doc)
     lower = [t.lower_ for t in doc]
     has_lemma = doc.has_annotation("LEMMA")
@@ -119,8 +120,22 @@ def features(doc: Doc, candidates: Sequence[Candidate], cue_matcher: LemmaPhrase
         for s, e in c.parts:
             trigger_tokens.update(range(s, e))
 
-    return MessageFeatures(n, lower, lemma, hard, soft, term, restart_at, finite, present, cues, masked,
-                           trigger_tokens, _first_person_reports(lower, trigger_tokens, words), words)
+    return MessageFeatures(
+        n,
+        lower,
+        lemma,
+        hard,
+        soft,
+        term,
+        restart_at,
+        finite,
+        present,
+        cues,
+        masked,
+        trigger_tokens,
+        _first_person_reports(lower, trigger_tokens, words),
+        words,
+    )
 
 
 def _first_person_reports(lower: List[str], trigger_tokens: Set[int], words: ClauseWords) -> List[bool]:
@@ -147,8 +162,9 @@ def _first_person_reports(lower: List[str], trigger_tokens: Set[int], words: Cla
     return fp
 
 
-def scan_back(f: MessageFeatures, start: int, window: int, lists_ok: bool = True,
-              stop_at_restart: bool = True) -> List[int]:
+def scan_back(
+    f: MessageFeatures, start: int, window: int, lists_ok: bool = True, stop_at_restart: bool = True
+) -> List[int]:
     """Token positions before `start` in the same clause, nearest first. Words of other triggers
     do not count towards the window, so that "no fever, chills, redness or swelling" stays in the
     reach of "no"."""
@@ -163,14 +179,17 @@ def scan_back(f: MessageFeatures, start: int, window: int, lists_ok: bool = True
             # a comma only separates list items ("no fever, chills or redness")
             between = range(i + 1, start)
             if lists_ok and all(
-                j in f.trigger_tokens or f.lower[j] in f.words.list_words or f.soft[j]
-                for j in between
+                j in f.trigger_tokens or f.lower[j] in f.words.list_words or f.soft[j] for j in between
             ):
                 i -= 1
                 continue
             break
-        if (f.finite[i] and pronoun_seen and f.lemma[i] not in f.words.reporting_lemmas
-                and not (i + 1 < f.n and f.lower[i + 1] in f.words.subject_pronouns)):
+        if (
+            f.finite[i]
+            and pronoun_seen
+            and f.lemma[i] not in f.words.reporting_lemmas
+            and not (i + 1 < f.n and f.lower[i + 1] in f.words.subject_pronouns)
+        ):
             # a verb before a subject pronoun belongs to an earlier clause:
             # "not sure if this is bad | i can't breathe" (but "will i | pass out" is one)
             break
@@ -227,8 +246,9 @@ def cue_in(f: MessageFeatures, name: str, positions: Iterable[int], exclude: Set
     return None
 
 
-def overlapping_or_in(f: MessageFeatures, name: str, c: Candidate, near: Set[int],
-                      plain: bool = False) -> Optional[Span]:
+def overlapping_or_in(
+    f: MessageFeatures, name: str, c: Candidate, near: Set[int], plain: bool = False
+) -> Optional[Span]:
     """A cue that overlaps the trigger or lies within `near`. A `plain` list's cues are ordinary
     words that masking does not apply to ("went down to get the car" is not masked by the
     pseudo-negation "go down to")."""

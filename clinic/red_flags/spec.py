@@ -99,8 +99,10 @@ class CategoryRule:
 
     def __post_init__(self) -> None:
         _need(bool(self.description.strip()), "a description is needed (reviewers read it)")
-        _need(bool(self.phrases or self.exact_phrases or self.combinations or self.temperature_readings),
-              "no phrases, exact_phrases, combinations or temperature_readings: it could never match")
+        _need(
+            bool(self.phrases or self.exact_phrases or self.combinations or self.temperature_readings),
+            "no phrases, exact_phrases, combinations or temperature_readings: it could never match",
+        )
 
 
 @dataclass(frozen=True)

@@ -145,17 +145,27 @@ class TriggerFinder:
             n_groups = self._benign.get(c.category, 0)
             if n_groups:
                 c.benign_groups = tuple(
-                    k for k in range(n_groups)
+                    k
+                    for k in range(n_groups)
                     if any(span in parts.get(benign_key(c.category, k), ()) for span in c.parts)
                 )
         return out
 
-    def _readings_of(self, doc: Doc, category: str, reading: TemperatureReadings, words: List[Span],
-                     hard: List[bool], seen: Set[Tuple[str, int, int]], out: List[Candidate]) -> None:
+    def _readings_of(
+        self,
+        doc: Doc,
+        category: str,
+        reading: TemperatureReadings,
+        words: List[Span],
+        hard: List[bool],
+        seen: Set[Tuple[str, int, int]],
+        out: List[Candidate],
+    ) -> None:
         severity = self._severity(category)
         for t in doc:
-            if not _is_fever_reading(t.text, reading.fahrenheit_at_least, reading.celsius_at_least) \
-                    or _not_a_reading(doc, t.i, reading):
+            if not _is_fever_reading(t.text, reading.fahrenheit_at_least, reading.celsius_at_least) or _not_a_reading(
+                doc, t.i, reading
+            ):
                 continue
             paired = False
             for s, e in words:
@@ -206,11 +216,13 @@ def _is_bare_reading(doc: Doc, i: int, reading: TemperatureReadings) -> bool:
 def _not_a_reading(doc: Doc, i: int, reading: TemperatureReadings) -> bool:
     """A number that is a price, a dose, a duration, a distance ... ("running 40 miles")."""
     return (i > 0 and doc[i - 1].lower_ in reading.not_after) or (
-        i + 1 < len(doc) and doc[i + 1].lower_ in reading.not_before)
+        i + 1 < len(doc) and doc[i + 1].lower_ in reading.not_before
+    )
 
 
-def _combine(lists: Sequence[List[Span]], within: int, ordered: bool, hard: List[bool], doc: Doc,
-             breakers: FrozenSet[str]) -> List[Tuple[Span, ...]]:
+def _combine(
+    lists: Sequence[List[Span]], within: int, ordered: bool, hard: List[bool], doc: Doc, breakers: FrozenSet[str]
+) -> List[Tuple[Span, ...]]:
     """Span combinations, one from each list, close together and not across a sentence end."""
     results: List[Tuple[Span, ...]] = []
     for first in lists[0]:
