@@ -13,7 +13,7 @@ Here every step is one atomic Redis operation (a Lua script), and a ticket is a 
   Redis sees the requests, never the same one twice;
 - `<prefix>:convlock:{<conversation>}:t` is a hash of the conversation's live tickets, number ->
   lease end (ms, Redis's clock). The lowest live number holds the lock; the others wait their turn.
-- Each process renews its tickets' leases (`lease_seconds`, 3 s by default) every sixth of a lease
+- Each process renews its tickets' leases (`lease_seconds`, 2 s by default) every sixth of a lease
   from a thread of its own, so a live replica whose event loop is busy predicting keeps its turn,
   and a ticket whose process died lapses within one lease: the next waiter removes it and goes on.
 - A waiter checks its turn every `poll_seconds` (20 ms), and at once when a ticket of the same
@@ -35,7 +35,7 @@ Both keep Rasa's `LockStore` interface (`lock()`, `issue_ticket()`, `get_lock()`
       password: <password>
       db: 1
       key_prefix: tpi
-      lease_seconds: 3
+      lease_seconds: 2
 
 Only conversation ids and ticket numbers are logged, never what a patient wrote.
 """
@@ -58,7 +58,7 @@ from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 3.0
+DEFAULT_LEASE_SECONDS = 2.0
 DEFAULT_POLL_SECONDS = 0.02
 # How long a conversation's ticket counter outlives its last ticket: numbers are never reused
 # within it, so a ticket handed back very late can never remove a newer one.
