@@ -236,6 +236,20 @@ def burst_figures(conversations: List[Conversation], wall_s: float) -> Dict[str,
 
 
 # ---- servers ------------------------------------------------------------------------------------
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of the live processes in a process group: a replica and its Sanic
+    workers. Less sensitive than throughput to what else the machine is running."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Fleet:
     """The processes this script starts, each in its own process group, with a pid file the shell
     script's trap can use if this process dies first."""
@@ -297,7 +311,9 @@ def replica_env() -> Dict[str, str]:
         "REDIS_PORT": env("REDIS_PORT"),
         "REDIS_PASSWORD": env("REDIS_PASSWORD"),
         "REDIS_LOCK_DB": "1",
-        "SANIC_WORKERS": "1",
+        # Sanic workers per replica (SANIC_WORKERS=2 make scale-out): the lock store orders a
+        # conversation's messages across workers as across replicas.
+        "SANIC_WORKERS": env("SANIC_WORKERS", "1"),
         # A replica that dies holding a conversation's lock frees it when its lease lapses
         # (lease_seconds in deploy/endpoints.replica.yml), not at the end of the ticket's lifetime.
         "CLINIC_DATABASE_URL": clinic_db_url(),
@@ -497,8 +513,12 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
         await Burst(lb).run(scripts_for(4, "warm", 2, False, 1))
         red.config_resetstat()
         log(f"burst: {args.conversations} concurrent conversations through nginx ...")
+        replica_groups = [fleet.processes[f"rasa-{i}"].pid for i in range(1, len(rasa_ports) + 1)]
+        cpu_before = sum(group_cpu_seconds(g) for g in replica_groups)
         conversations, wall = await Burst(lb).run(scripts_for(args.conversations, "burst", args.faq_turns, True, 2))
         figures = burst_figures(conversations, wall)
+        figures["rasa_cpu_ms_per_msg"] = round(
+            (sum(group_cpu_seconds(g) for g in replica_groups) - cpu_before) * 1000 / max(1, figures["answered"]), 1)
         results.figures["replicas"] = figures
         log(f"replicas: {figures}")
         # One ticket (an INCR inside the lock store's Lua script) per message handled.
@@ -803,6 +823,8 @@ def summary(results: Results) -> None:
     if kill:
         print(f"replica killed holding a conversation's lock: the conversation answered again after "
               f"{kill['blocked_s']} s (message resent under its key; stored once: {kill['stored_once']})")
+    if (f.get("replicas") or {}).get("rasa_cpu_ms_per_msg"):
+        print(f"CPU of the Rasa replicas per message in the burst: {f['replicas']['rasa_cpu_ms_per_msg']} ms")
     if f.get("throughput_ratio"):
         print(f"throughput, replicas vs single process: {f['throughput_ratio']}x (2 cores shared by everything)")
     faults = f.get("faults") or {}
