@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)
 # Everything the trained model is made of: a change to any of these retrains, nothing else does.
 MODEL_INPUTS := config.yml domain.yml $(shell find data clinic/data -name '*.yml' | sort) \
   $(addprefix clinic/,nlu_components.py red_flags.py red_flag_backstop.py vocabulary.py topic_gate.py \
-  safety_policy.py topics.py sentence_features.py)
+  safety_policy.py topics.py sentence_features.py nlu/sentence_encoder.py)
 
 help:
 	@echo "make run      install, train if the data changed, start the bot, actions, console and demo page"
