@@ -24,7 +24,7 @@ DIET and the ResponseSelector expect (clinic.sentence_features.SentenceLevelOnly
 row anyway). Messages without text (intent or action names in core training) are left alone.
 
 Config: ``threads`` (ONNX Runtime's intra-op threads, default 1: on two shared cores one thread
-costs the least CPU per message), ``batch_size`` (training, default 64), ``scale`` (a factor on the
+costs the least CPU per message), ``batch_size`` (training, default 16: the least CPU per example here), ``scale`` (a factor on the
 unit-length embedding, default 1.0).
 """
 
@@ -182,7 +182,7 @@ class SentenceEncoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
         """One unit-length row per text; batches of similar length, so little padding."""
         token_ids = [self.tokenizer.ids(text) for text in texts]
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
@@ -203,7 +203,7 @@ def shared_encoder(threads: int = 1) -> SentenceEncoder:
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), "threads": 1, "batch_size": 64, "scale": 1.0}
+        return {**DenseFeaturizer.get_default_config(), "threads": 1, "batch_size": 16, "scale": 1.0}
 
     @staticmethod
     def required_packages() -> List[Text]:
