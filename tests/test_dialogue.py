@@ -87,6 +87,20 @@ def test_a_message_that_stands_on_its_own_is_not_a_follow_up(last, text, intent,
     assert resolve(Reading(text, intent, nlu_topic), after(last)) is None
 
 
+def test_a_follow_up_form_overrides_an_odd_reading_but_not_a_request():
+    resolution = resolve(Reading("is that normal", "deny"), after("recovery"))
+    assert resolution is not None and (resolution.topic, resolution.detail) == ("recovery", "normal")
+    assert resolve(Reading("is that normal? call me back", "request_callback"), after("recovery")) is None
+    assert resolve(Reading("what about the neck", "affirm", entities=(("body_part", "neck"),)), after("injection_sites")) is None
+
+
+def test_an_unclear_anaphora_leans_on_the_last_topic_when_the_nlu_has_it_among_its_guesses():
+    why = Reading("why do they form?", "nlu_fallback", candidates=(("procedure", 0.48), ("what_is_trigger_point", 0.3)))
+    assert resolve(why, after("what_is_trigger_point")).topic == "what_is_trigger_point"
+    treat = Reading("how do you treat them?", "nlu_fallback", candidates=(("what_is_tpi", 0.6), ("procedure", 0.2)))
+    assert resolve(treat, after("what_is_trigger_point")).topic == "what_is_tpi"
+
+
 def test_without_a_recent_topic_nothing_is_resolved():
     assert resolve(Reading("is that normal?", "nlu_fallback"), Context()) is None
     old = Context(last_topic="recovery", turns_since_topic=load_rules().recent_turns + 1)
@@ -146,6 +160,8 @@ def test_unsure_parts_and_requests_are_answered_as_a_whole():
 
 @pytest.mark.parametrize("text,intent,expected", [
     ("Rosa Delgado", "out_of_scope", START_HANDOFF),
+    ("Wendy Alvarez", "goodbye", START_HANDOFF),
+    ("bye", "goodbye", None),
     ("312 555 0166", "nlu_fallback", START_HANDOFF),
     ("can i talk to a nurse", "request_nurse", START_HANDOFF),
     ("yes", "affirm", None),  # the rule takes a yes to the offer

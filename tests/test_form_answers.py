@@ -79,3 +79,14 @@ def test_fixing_a_part_at_the_summary():
     assert read_form_message("the time", "nlu_fallback", CONSENT, FILLED, asked_which_detail=True).cleared == {TIME}
     assert read_form_message("no", "deny", CONSENT, FILLED).interrupt, "a plain no stops the form (rule)"
     assert read_form_message("maybe", "nlu_fallback", CONSENT, FILLED).values == {CONSENT: "maybe"}
+
+
+@pytest.mark.parametrize("text,intent", [("Wendy Alvarez", "goodbye"), ("Lucy Tran", "bot_challenge"),
+                                         ("dana lee", "greet")])
+def test_a_name_is_a_name_whatever_the_nlu_made_of_it(text, intent):
+    assert read_form_message(text, intent, NAME, {}).values == {NAME: text}
+
+
+@pytest.mark.parametrize("text,intent", [("any time", "thank"), ("bye", "goodbye"), ("are you a bot", "bot_challenge")])
+def test_everyday_words_are_not_a_name(text, intent):
+    assert NAME not in read_form_message(text, intent, NAME, {}).values

@@ -171,9 +171,11 @@ class Reading:
                    candidates=tuple((r["topic"], r["confidence"]) for r in topic_ranking(parse)[:3]))
 
 
-# Intents a follow-up may be read as: anything else (greetings, yes, no, thanks, a request for a
-# nurse, a red flag) is answered as it is.
+# Intents a loose follow-up ("what about X", "and that?") may be read as: anything else (greetings,
+# yes, no, thanks) is answered as it is.
 FOLLOW_UP_INTENTS = {"faq", "nlu_fallback", "out_of_scope", "ask_why", "nurse_line_number", "request_nurse"}
+# Never a follow-up: a request the rules act on.
+NOT_FOLLOW_UP_FORMS = {"request_callback", "book_appointment"}
 
 
 def _with_entity(reading: Reading, topic: Optional[str], last: Optional[str], by_context: bool = True,
@@ -185,8 +187,11 @@ def _with_entity(reading: Reading, topic: Optional[str], last: Optional[str], by
 def resolve(reading: Reading, context: Context) -> Optional[Resolution]:
     rules = load_rules()
     text = plain(reading.text)
-    if not text or reading.intent not in FOLLOW_UP_INTENTS:
+    if not text or reading.intent in NOT_FOLLOW_UP_FORMS:
         return None
+    # The follow-up forms below are specific enough to override the NLU's reading of any other
+    # intent ("is that normal" is sometimes read as a no); the looser readings are not.
+    loose = reading.intent in FOLLOW_UP_INTENTS
     for kind, patterns in rules.answers.items():
         if any(p.search(text) for p in patterns):
             if kind == REFERENCE and not context.reference:
@@ -203,6 +208,8 @@ def resolve(reading: Reading, context: Context) -> Optional[Resolution]:
             topic = _lead(form.topic, last)
             return _with_entity(reading, topic, last, by_context=topic != reading.topic, detail=form.detail)
 
+    if not loose:
+        return None
     ellipsis = _ELLIPSIS.match(text) or _TOO.match(text)
     if ellipsis:
         rest = ellipsis.group("rest")
@@ -230,9 +237,12 @@ def resolve(reading: Reading, context: Context) -> Optional[Resolution]:
     if reading.intent == "faq" and reading.topic:
         return None
     if _ANAPHORA.search(text) and len(text.split()) <= 6 and reading.intent in ("nlu_fallback", "out_of_scope", "ask_why"):
+        # "why do they form?" is about the last topic when the NLU has it among its guesses; "how do
+        # you treat them?" about the NLU's best guess otherwise.
+        guesses = [topic for topic, _ in reading.candidates]
         likely = reading.likely_topic()
-        if likely and likely != last:
-            return Resolution("topic", topic=likely)  # "how do you treat them?": another topic, about the same thing
+        if last not in guesses and likely and likely != last:
+            return Resolution("topic", topic=likely)
         return Resolution("topic", topic=last, repeat=True)
     return None
 

@@ -31,9 +31,16 @@ _NOT_A_NAME = re.compile(
     r"will|would|should|thanks|thank|thx|hi|hello|hey|maybe|later|not|i|i'm|im|please|stop|cancel|bye|the|my|a|an)\b",
     re.IGNORECASE,
 )
+# Everyday words that say a short reply is not a name (a name is often read as a greeting, a
+# goodbye or "are you a bot?" by the NLU, so the words decide).
+_EVERYDAY = {
+    "bye", "goodbye", "later", "bot", "robot", "human", "person", "real", "nurse", "number", "phone", "call",
+    "thanks", "thank", "yes", "yeah", "no", "ok", "okay", "stop", "hi", "hello", "hey", "please", "sorry",
+    "help", "time", "any", "about", "the", "my", "is", "are", "it", "that", "this", "of", "for", "to", "and",
+    "not", "good", "great", "fine", "sure", "maybe", "you", "me", "what", "how", "why", "when",
+}
 # Intents that are not an answer to the offer, whatever the words.
-_NOT_DETAILS = {"deny", "faq", "nurse_line_number", "ask_why", "bot_challenge", "goodbye", "thank",
-                "book_appointment", "request_callback"}
+_NOT_DETAILS = {"deny", "nurse_line_number", "ask_why", "book_appointment", "request_callback"}
 
 
 # "call me", "ring me back", "give me a call": a call-back request, whatever else the message says
@@ -59,9 +66,11 @@ def looks_like_details(text: str, strict: bool = False) -> bool:
     text = (text or "").strip()
     if _PHONE_LIKE.search(text):
         return True
-    if not _NAME_LIKE.match(text) or _NOT_A_NAME.match(text) or len(text) > 60:
+    if not _NAME_LIKE.match(text) or _NOT_A_NAME.match(text) or len(text) > 60 or text.endswith("?"):
         return False
     words = text.replace(",", " ").split()
+    if {w.lower().strip(".'’") for w in words} & _EVERYDAY:
+        return False
     return not strict or (len(words) >= 2 and all(w[0].isupper() for w in words))
 
 
@@ -85,7 +94,8 @@ def decide(parse: Mapping[str, Any], context: Context, responses: Collection[str
     intent = (parse.get("intent") or {}).get("name")
     text = str(parse.get("text") or "")
     if OFFER_HANDOFF in context.previous_actions:
-        if intent == "request_nurse" or (intent not in _NOT_DETAILS and looks_like_details(text, strict=intent == "affirm")):
+        strict = intent in ("affirm", "faq")
+        if intent == "request_nurse" or (intent not in _NOT_DETAILS and looks_like_details(text, strict=strict)):
             return START_HANDOFF
     if GIVE_UP in context.previous_responses and intent == "affirm":
         return START_HANDOFF

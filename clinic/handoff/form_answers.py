@@ -111,12 +111,28 @@ def looks_like_question(text: str) -> bool:
     return text.strip().endswith("?") or bool(_QUESTION_START.match(text.strip()))
 
 
+# Everyday words that say a short message is not a name, whatever the NLU made of it ("Wendy
+# Alvarez" can be read as a goodbye, "any time" as thanks).
+_NOT_NAME_WORDS = {
+    "bye", "goodbye", "later", "bot", "robot", "human", "person", "real", "nurse", "number", "phone", "call",
+    "callback", "why", "what", "when", "how", "who", "where", "thanks", "thank", "yes", "yeah", "yep", "no",
+    "nope", "ok", "okay", "stop", "cancel", "hi", "hello", "hey", "please", "sorry", "help", "time", "any",
+    "anytime", "whenever", "tomorrow", "today", "tonight", "after", "before", "around", "pain", "shot", "shots",
+    "injection", "injections", "appointment", "question", "questions", "about", "the", "my", "a", "an", "is",
+    "are", "do", "does", "can", "it", "that", "this", "to", "for", "of", "and", "or", "not", "don't", "dont",
+    "i", "you", "me", "we", "need", "want", "sure", "fine", "good", "great", "side", "effects", "risk", "risks",
+}
+
+
 def looks_like_name(text: str) -> bool:
     """A message that is just a name ("Sam Lee", "dana lee", "it's Sam")."""
     name = clean_name(text)
     if name is None or len(name.split()) > MAX_NAME_WORDS:
         return False
-    return not looks_like_question(text) and not is_non_answer(text) and not is_stop_request(text)
+    if looks_like_question(text) or is_non_answer(text) or is_stop_request(text):
+        return False
+    words = {w.strip(".,'’").lower() for w in name.split()}
+    return not (words & _NOT_NAME_WORDS) and find_time(text) is None
 
 
 def detail_named(text: str) -> Optional[str]:
@@ -193,7 +209,8 @@ def read_form_message(text: str, intent: Optional[str], requested: Optional[str]
         if said:
             reading.values[NAME] = said
             return reading
-        if looks_like_name(text) and intent not in INTERRUPTING_INTENTS:
+        if looks_like_name(text):
+            # The words decide, not the intent: names are often read as a greeting or a goodbye.
             reading.values[NAME] = text
             return reading
     elif requested == TIME and not looks_like_question(text):
