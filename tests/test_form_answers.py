@@ -90,3 +90,8 @@ def test_a_name_is_a_name_whatever_the_nlu_made_of_it(text, intent):
 @pytest.mark.parametrize("text,intent", [("any time", "thank"), ("bye", "goodbye"), ("are you a bot", "bot_challenge")])
 def test_everyday_words_are_not_a_name(text, intent):
     assert NAME not in read_form_message(text, intent, NAME, {}).values
+
+
+@pytest.mark.parametrize("text,intent", [("12345", "nurse_line_number"), ("555-0147", "nlu_fallback")])
+def test_a_number_that_cannot_be_used_is_still_an_answer_to_the_phone_question(text, intent):
+    assert read_form_message(text, intent, PHONE, {NAME: "x"}).values == {PHONE: text}

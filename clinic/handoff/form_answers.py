@@ -83,6 +83,7 @@ _REASON_CORRECTION = re.compile(
     r"|\bit's\s+actually\s+about\s+(?P<reason2>.+)$",
     re.IGNORECASE,
 )
+_DIGITS = re.compile(r"\d{3}")
 # A name typed alone has at most this many words.
 MAX_NAME_WORDS = 5
 
@@ -198,6 +199,11 @@ def read_form_message(text: str, intent: Optional[str], requested: Optional[str]
             when = find_time(without_phone(text))
             if when and not filled.get(TIME):
                 reading.values[TIME] = when
+            return reading
+        if _DIGITS.search(text) and not correcting and not looks_like_question(text):
+            # "12345", "555-0147": a number that cannot be used (the validation says so), whatever
+            # the NLU read into it.
+            reading.values[PHONE] = text
             return reading
     elif requested == NAME:
         phone = find_phone(text)
