@@ -41,7 +41,7 @@ def vectoriser():
 
 
 @pytest.fixture
-def review(store):  # noqa: F811
+def review(store):
     return ReviewStore(store)
 
 
@@ -202,7 +202,7 @@ def _queue(review, vectoriser, texts, kind="deflected", at=None):
     review.commit(Batch("t", cursor, cursor + len(texts), items, groups, [], Counter(), {}))
 
 
-def test_a_reviewer_decides_a_group_and_it_is_in_the_audit_log(review, vectoriser, store):  # noqa: F811
+def test_a_reviewer_decides_a_group_and_it_is_in_the_audit_log(review, vectoriser, store):
     _queue(review, vectoriser, ["is parking free", "is there parking at the clinic", "do you have parking", "does insurance cover it"])
     groups, total = review.open_groups()
     assert total == 2 and groups[0]["open"] == 3 and groups[0]["patients"] == 3
@@ -269,7 +269,7 @@ def test_purge_deletes_old_review_items_and_feedback_but_keeps_the_counts(review
 
 # ---- analytics ----
 
-def test_the_analytics_figures_add_up(review, store):  # noqa: F811
+def test_the_analytics_figures_add_up(review, store):
     zone = ZoneInfo("America/New_York")
     day = date(2026, 3, 2)
     review.add_counts(Counter({(day, "conversations", ""): 4, (day, "messages", ""): 20, (day, "outcome", "answered"): 6,

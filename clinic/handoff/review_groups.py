@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+import snowballstemmer
 import yaml
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
@@ -31,7 +32,7 @@ from clinic.settings import PROJECT_ROOT
 
 NLU_DATA = PROJECT_ROOT / "data" / "nlu"
 N_FEATURES = 2**20
-THRESHOLD = 0.25
+THRESHOLD = 0.22
 # A centroid keeps its strongest features only: enough to place new questions, small to store.
 CENTROID_FEATURES = 400
 WORD_WEIGHT = 1.0
@@ -73,9 +74,10 @@ class Vectoriser:
     def __init__(self, corpus: Sequence[str]):
         self.chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_FEATURES,
                                        alternate_sign=False, norm=None, preprocessor=self._content)
+        self.stemmer = snowballstemmer.stemmer("english")
         self.words = HashingVectorizer(analyzer="word", ngram_range=(1, 1), n_features=N_FEATURES,
-                                       alternate_sign=False, norm=None, preprocessor=normalise,
-                                       stop_words=list(STOP_WORDS), token_pattern=r"(?u)\b[a-z][a-z]+\b")
+                                       alternate_sign=False, norm=None, preprocessor=self._stems,
+                                       token_pattern=r"(?u)\b[a-z][a-z]+\b")
         texts = [normalise(t) for t in corpus]
         self.char_idf = self._idf(self.chars.transform(texts), len(texts))
         self.word_idf = self._idf(self.words.transform(texts), len(texts))
@@ -87,6 +89,11 @@ class Vectoriser:
     def _content(text: str) -> str:
         # Character n-grams of the words that carry the meaning (stop words dropped).
         return " ".join(word for word in normalise(text).split() if word not in STOP_WORDS)
+
+    def _stems(self, text: str) -> str:
+        # Word stems (Snowball's English stemmer): "park" and "parking", "note" and "notes" agree.
+        words = [word for word in normalise(text).split() if word not in STOP_WORDS]
+        return " ".join(self.stemmer.stemWords(words))
 
     @staticmethod
     def _idf(counts: sparse.csr_matrix, documents: int) -> np.ndarray:
