@@ -139,3 +139,15 @@ def test_roles_are_granted_and_revoked_from_the_command_line(tmp_path):
     assert "now has" in console_command(env, "grant-role", "rev.ray", "reviewer").stdout
     assert console_command(env, "grant-role", "nobody", "reviewer").returncode != 0
     assert console_command(env, "grant-role", "rev.ray", "admin").returncode != 0
+
+
+def test_the_console_serves_the_chart_js_of_package_json():
+    """The committed copy (make console-assets) is the npm registry's file of the pinned version."""
+    from tests.conftest import ROOT
+
+    vendored = ROOT / "clinic" / "console" / "static" / "vendor" / "chart.umd.min.js"
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["chart.js"]
+    assert f"Chart.js v{pinned}" in vendored.read_text()[:200]
+    installed = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+    if installed.exists():
+        assert installed.read_bytes() == vendored.read_bytes()
