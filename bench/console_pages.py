@@ -36,7 +36,7 @@ from clinic.handoff.review_store import (
     ReviewItemRow,
     ReviewStore,
 )
-from clinic.handoff.store import Base, HandoffRow, HandoffStore, utcnow
+from clinic.handoff.store import URGENCY_RANK, Base, HandoffRow, HandoffStore, utcnow
 from clinic.topics import topic_ids
 
 DAYS = 90
@@ -92,7 +92,8 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
     weights = [1 / (g + 1) ** 1.1 for g in range(n_groups)]
     assignment = rng.choices(range(n_groups), weights=weights, k=n_items)
     centroid = {"i": sorted(rng.sample(range(2**21), 400)), "v": [round(rng.random(), 5) for _ in range(400)]}
-    open_counts, members = Counter(), Counter(assignment)
+    open_counts: Counter = Counter()
+    members = Counter(assignment)
     items = []
     for index, group in enumerate(assignment):
         status = rng.choice(STATUS)
@@ -125,7 +126,7 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
         urgency = rng.choice(urgencies)
         handoffs.append({
             "reference": f"TPI-{index:05d}"[:16], "idempotency_key": f"bench-{index}", "conversation_id": f"bench-{index}",
-            "kind": rng.choice(kinds), "urgency": urgency, "urgency_rank": {"routine": 0, "urgent": 2, "emergency": 3}[urgency],
+            "kind": rng.choice(kinds), "urgency": urgency, "urgency_rank": URGENCY_RANK[urgency],
             "status": "new" if is_open else "resolved", "patient_name": "Bench Patient", "callback_phone": "+12125550100",
             "callback_time": "any", "reason": "bench", "consent": True, "topics": [], "red_flags": [], "transcript": transcript,
             "created_at": created, "updated_at": created, "claimed_at": None if is_open else claimed,
@@ -158,7 +159,9 @@ def time_pages(url: str, rounds: int = 20) -> Dict[str, Dict[str, float]]:
     app = create_app(store)
     client = app.test_client()
     form = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found, "no sign-in form"
+    token = found.group(1)
     signed = client.post("/login", data={"username": "bench.reviewer", "password": "correct horse battery staple", "csrf_token": token})
     assert signed.status_code == 302, signed.status_code
     largest = ReviewStore(store).open_groups(limit=1)[0][0]["id"]

@@ -179,7 +179,7 @@ def _presidio_analyzer(spacy_model: str):
     )
     engine.load()
     registry = RecognizerRegistry(recognizers=[OfflineEmailRecognizer(), SpacyRecognizer(supported_entities=["PERSON"]),
-                                               UnknownProperNames(engine.nlp["en"])])
+                                               UnknownProperNames(engine.nlp["en"])])  # type: ignore[index]
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
 
 

@@ -5,7 +5,7 @@ type_name, timestamp, data as JSON). A patient message is a ``user`` event; the 
 messages up to the next ``action_listen`` are the assistant's reply to it. From those this module
 tells, per message, whether the assistant answered it (and with which topic, how sure), asked back,
 deflected it, or met a red flag; and it finds the answer feedback the widget records (an ``agent``
-event, see clinic/channels/feedback.py) and the names the patient gave the handoff form.
+event, see clinic/server/feedback_channel.py) and the names the patient gave the handoff form.
 
 It reads events only: no database, no patient text leaves it except as returned values.
 """

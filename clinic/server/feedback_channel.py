@@ -1,4 +1,4 @@
-"""``clinic.channels.feedback.FeedbackInput``: where the widget's "Was this helpful? Yes / No" goes.
+"""``clinic.server.feedback_channel.FeedbackInput``: where the widget's "Was this helpful? Yes / No" goes.
 
 POST /webhooks/feedback/webhook  {"sender": "<the conversation's sender id>",
                                   "answer": "<the answer's text, as the REST channel sent it>",
