@@ -29,15 +29,15 @@ FRESH_FILE = ROOT / "tests" / "data" / "review_retrain.yml"
 # What ten patients asked (not in the training data); the reviewer assigns their group.
 ASSIGNED = [
     "can i pick up my toddler after the injection",
-    "is it ok to carry my baby the same day as the shots",
-    "when can i lift my kids again after trigger point injections",
+    "is it safe to carry my baby the same day as the shots",
+    "how long should i wait before lifting my kids after trigger point injections",
     "can i still hold my grandson on my lap after the shot",
     "should i avoid picking up my children after the injection",
     "can i carry my 3 year old up the stairs tonight",
     "is lifting my baby out of the crib ok after the shots",
     "how soon after the injection can i pick up my little girl",
-    "can i give my kids piggyback rides the day after",
-    "will carrying my infant hurt the injection spot",
+    "should i wait a day before carrying my grandkids",
+    "is it safe to give my kids piggyback rides the day after",
 ]
 PARSE = """
 import asyncio, json, sys

@@ -298,3 +298,25 @@ def test_the_analytics_figures_add_up(review, store):
     assert tables["timing"].rows == [("Request to claim", [30.0, 76.0, 30.0]), ("Request to resolution", [60.0, 152.0, 60.0])]
     assert result.totals["answered_share"] == 60.0
     assert "activity,2026-03-02,Conversations,4" in to_csv(result)
+
+
+def test_the_review_queue_keeps_to_its_side_of_the_package():
+    """The handoff side and the console never import the Rasa-server side, nor it them."""
+    import ast
+
+    from tests.conftest import ROOT
+
+    def imports(path):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                yield from (alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                yield node.module
+
+    for folder, forbidden in (("handoff", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
+                              ("console", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
+                              ("server", ("clinic.handoff", "clinic.console"))):
+        for path in (ROOT / "clinic" / folder).rglob("*.py"):
+            bad = [name for name in imports(path) if name.startswith(forbidden)]
+            assert not bad, f"{path.relative_to(ROOT)} imports {bad}"

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from clinic.handoff.review_store import ReviewStore
 from clinic.handoff.store import KINDS, URGENCY_RANK, HandoffRow
@@ -74,27 +74,34 @@ def _percentiles(minutes: Sequence[float]) -> Dict[str, Optional[float]]:
     return {"n": int(values.size), "median": float(np.percentile(values, 50)), "p90": float(np.percentile(values, 90))}
 
 
+def _minutes(session, later, earlier):
+    """Minutes between two stored times, computed by the database (no datetime objects per row)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+    return func.extract("epoch", later - earlier) / 60.0
+
+
 def _handoff_figures(review: ReviewStore, begin: datetime, finish: datetime) -> Tuple[Dict, Dict, Dict]:
     by_kind: Dict[str, Dict[str, int]] = {kind: dict.fromkeys(URGENCIES, 0) for kind in KINDS}
     claim: Dict[str, List[float]] = defaultdict(list)
     resolve: Dict[str, List[float]] = defaultdict(list)
+    in_range = and_(HandoffRow.created_at >= begin, HandoffRow.created_at < finish)
     with review.store.session() as session:
-        rows = session.execute(
-            select(HandoffRow.kind, HandoffRow.urgency, HandoffRow.created_at, HandoffRow.claimed_at, HandoffRow.resolved_at)
-            .where(and_(HandoffRow.created_at >= begin, HandoffRow.created_at < finish))
-        ).all()
-    for kind, urgency, created, claimed, resolved in rows:
-        by_kind.setdefault(kind, dict.fromkeys(URGENCIES, 0))
-        by_kind[kind][urgency] = by_kind[kind].get(urgency, 0) + 1
-        group = "urgent or worse" if URGENCY_RANK.get(urgency, 0) > 0 else "routine"
-        if claimed is not None:
-            minutes = (claimed - created).total_seconds() / 60
-            claim["all"].append(minutes)
-            claim[group].append(minutes)
-        if resolved is not None:
-            minutes = (resolved - created).total_seconds() / 60
-            resolve["all"].append(minutes)
-            resolve[group].append(minutes)
+        for kind, urgency, n in session.execute(
+            select(HandoffRow.kind, HandoffRow.urgency, func.count(HandoffRow.id)).where(in_range)
+            .group_by(HandoffRow.kind, HandoffRow.urgency)
+        ):
+            by_kind.setdefault(kind, dict.fromkeys(URGENCIES, 0))
+            by_kind[kind][urgency] = by_kind[kind].get(urgency, 0) + n
+        rows = session.execute(select(HandoffRow.urgency_rank,
+                                      _minutes(session, HandoffRow.claimed_at, HandoffRow.created_at),
+                                      _minutes(session, HandoffRow.resolved_at, HandoffRow.created_at)).where(in_range)).all()
+    for rank, to_claim, to_resolve in rows:
+        group = "urgent or worse" if rank else "routine"
+        for figures, minutes in ((claim, to_claim), (resolve, to_resolve)):
+            if minutes is not None:
+                figures["all"].append(float(minutes))
+                figures[group].append(float(minutes))
     return by_kind, {k: _percentiles(v) for k, v in claim.items()}, {k: _percentiles(v) for k, v in resolve.items()}
 
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -94,7 +95,11 @@ class ReviewItemRow(Base):
     decided_by = Column(String(100))
     decided_at = Column(DateTime)
     exported_at = Column(DateTime)
-    __table_args__ = (Index("ix_review_items_group_status", "group_id", "status"),
+    __table_args__ = (Index("ix_review_items_group_status", "group_id", "status", "id"),
+                      # Covers the review page's counts per group (kinds, topics, patients) without
+                      # reading the rows themselves.
+                      Index("ix_review_items_group_counts", "group_id", "status", "kind", "guessed_topic",
+                            "topic_confidence", "conversation_key"),
                       Index("ix_review_items_status_decided", "status", "decided_at"))
 
 
@@ -309,28 +314,27 @@ class ReviewStore:
                 .where(open_items).group_by(ReviewItemRow.group_id)
             ):
                 groups[group_id]["patients"] = patients
-            for group_id, kind, n in session.execute(
-                select(ReviewItemRow.group_id, ReviewItemRow.kind, func.count(ReviewItemRow.id))
-                .where(open_items).group_by(ReviewItemRow.group_id, ReviewItemRow.kind)
+            topics: Dict[int, Dict[str, List[float]]] = {gid: {} for gid in ids}
+            for group_id, kind, topic, n, confidence in session.execute(
+                select(ReviewItemRow.group_id, ReviewItemRow.kind, ReviewItemRow.guessed_topic, func.count(ReviewItemRow.id),
+                       func.sum(ReviewItemRow.topic_confidence))
+                .where(open_items).group_by(ReviewItemRow.group_id, ReviewItemRow.kind, ReviewItemRow.guessed_topic)
             ):
-                groups[group_id]["kinds"][kind] = n
-            for group_id, topic, n, confidence in session.execute(
-                select(ReviewItemRow.group_id, ReviewItemRow.guessed_topic, func.count(ReviewItemRow.id),
-                       func.avg(ReviewItemRow.topic_confidence))
-                .where(open_items).group_by(ReviewItemRow.group_id, ReviewItemRow.guessed_topic)
-            ):
-                groups[group_id]["topics"].append({"topic": topic, "count": n, "confidence": float(confidence or 0)})
+                kinds = groups[group_id]["kinds"]
+                kinds[kind] = kinds.get(kind, 0) + n
+                entry = topics[group_id].setdefault(topic, [0, 0.0])
+                entry[0] += n
+                entry[1] += float(confidence or 0.0)
             for group in groups.values():
-                group["topics"].sort(key=lambda t: -t["count"])
-                group["examples"] = [
-                    _item_dict(row) for row in session.execute(
-                        select(ReviewItemRow).where(and_(ReviewItemRow.group_id == group["id"], ReviewItemRow.status == OPEN))
-                        .order_by(ReviewItemRow.id.desc()).limit(EXAMPLES_PER_GROUP)
-                    ).scalars()
-                ]
+                group["topics"] = sorted(({"topic": t, "count": int(n), "confidence": total_confidence / n if n else 0.0}
+                                          for t, (n, total_confidence) in topics[group["id"]].items()), key=lambda t: -t["count"])
+                # One short index scan per group (group, status, id), newest first.
+                group["examples"] = [_item_dict(row) for row in session.execute(
+                    select(ReviewItemRow).where(and_(ReviewItemRow.group_id == group["id"], ReviewItemRow.status == OPEN))
+                    .order_by(ReviewItemRow.id.desc()).limit(EXAMPLES_PER_GROUP)).scalars()]
             return [groups[i] for i in ids], total
 
-    def group(self, group_id: int, limit: int = 500) -> Optional[Dict[str, Any]]:
+    def group(self, group_id: int, limit: int = 200) -> Optional[Dict[str, Any]]:
         with self.store.session() as session:
             row = session.get(ReviewGroupRow, group_id)
             if row is None:
@@ -387,18 +391,29 @@ class ReviewStore:
             ).scalars()
             return [_item_dict(row) for row in rows]
 
-    def needs_answer(self) -> List[Dict[str, Any]]:
-        """The questions marked "needs a new answer", by group, largest first."""
-        items = self.decided([NEEDS_ANSWER], limit=5000)
-        by_group: Dict[int, Dict[str, Any]] = {}
-        for item in items:
-            entry = by_group.setdefault(item["group_id"], {"group_id": item["group_id"], "items": [], "patients": set()})
-            entry["items"].append(item)
-            entry["patients"].add(item["conversation_key"])
-        groups = sorted(by_group.values(), key=lambda g: (-len(g["items"]), g["group_id"]))
-        for group in groups:
-            group["patients"] = len(group["patients"])
-        return groups
+    def needs_answer(self, groups: int = 100, examples: int = 10) -> List[Dict[str, Any]]:
+        """The questions marked "needs a new answer", by group, largest first (the newest examples)."""
+        needs = ReviewItemRow.status == NEEDS_ANSWER
+        with self.store.session() as session:
+            found = session.execute(
+                select(ReviewItemRow.group_id, func.count(ReviewItemRow.id), func.count(func.distinct(ReviewItemRow.conversation_key)))
+                .where(needs).group_by(ReviewItemRow.group_id)
+                .order_by(func.count(ReviewItemRow.id).desc(), ReviewItemRow.group_id).limit(groups)
+            ).all()
+            out = {gid: {"group_id": gid, "count": n, "patients": patients, "items": []} for gid, n, patients in found}
+            if out:
+                ranked = (
+                    select(ReviewItemRow.id, func.row_number().over(
+                        partition_by=ReviewItemRow.group_id,
+                        order_by=(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())).label("rank"))
+                    .where(and_(needs, ReviewItemRow.group_id.in_(list(out)))).subquery()
+                )
+                rows = session.execute(select(ReviewItemRow).join(ranked, ReviewItemRow.id == ranked.c.id)
+                                       .where(ranked.c.rank <= examples)
+                                       .order_by(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())).scalars()
+                for row in rows:
+                    out[row.group_id]["items"].append(_item_dict(row))
+            return [out[gid] for gid, _n, _p in found]
 
     def counts_by_status(self) -> Dict[str, int]:
         with self.store.session() as session:
@@ -452,12 +467,13 @@ class ReviewStore:
     # ---- analytics ----
 
     def daily_counts(self, start: date, end: date) -> List[Tuple[date, str, str, int]]:
+        """(day, metric, key, count) rows of the days start..end."""
+        query = text("SELECT day, metric, key, count FROM analytics_daily WHERE day >= :start AND day <= :end")
         with self.store.session() as session:
-            rows = session.execute(
-                select(AnalyticsDailyRow.day, AnalyticsDailyRow.metric, AnalyticsDailyRow.key, AnalyticsDailyRow.count)
-                .where(and_(AnalyticsDailyRow.day >= start, AnalyticsDailyRow.day <= end))
-            ).all()
-            return [(row.day, row.metric, row.key, int(row.count)) for row in rows]
+            rows = session.execute(query, {"start": start.isoformat(), "end": end.isoformat()}).all()
+        # SQLite hands back text, PostgreSQL dates; no ORM type handling on thousands of rows.
+        return [(day if isinstance(day, date) else date.fromisoformat(str(day)[:10]), metric, key, int(n))
+                for day, metric, key, n in rows]
 
     def add_counts(self, counts: Counter) -> None:
         """Add to the daily counts directly (seeding, tests); the collector adds them with a batch."""
