@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Dict, List
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, text
 
 from clinic.handoff.review_store import (
     AnalyticsDailyRow,
@@ -147,8 +147,11 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
             session.execute(insert(FeedbackRow), chunk)
     if url.startswith("postgresql"):
         with store.session() as session:
-            session.exec_driver_sql("SELECT setval(pg_get_serial_sequence('review_groups', 'id'), %s)" % (n_groups + 1))
-            session.exec_driver_sql("ANALYZE")
+            session.execute(text(f"SELECT setval(pg_get_serial_sequence('review_groups', 'id'), {n_groups + 1})"))
+        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+        engine.dispose()
     store.dispose()
     return {"conversations": conversations, "review_items": len(items), "open_items": sum(open_counts.values()),
             "groups": n_groups, "handoffs": len(handoffs), "feedback": len(feedback)}
