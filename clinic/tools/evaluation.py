@@ -1,14 +1,20 @@
-"""Scores the assistant's understanding on labelled messages (the held-out set in tests/data/).
+"""Scores the assistant's understanding on labelled messages: the held-out set in tests/data/ and
+the real-question sets (tests/data/real_questions/{dev,blind}.yml, questions real people asked).
 
-A message counts as *answered* when the assistant replies with a FAQ topic, and as *deflected* when
-it says it can't answer (out_of_scope) or asks what was meant (nlu_fallback). The figures:
+A label is a FAQ topic id, another intent the assistant acts on (book_appointment,
+request_nurse: the real-question sets have them), or "unanswerable". A message counts as
+*deflected* when the assistant says it can't answer (out_of_scope) or asks what was meant
+(nlu_fallback), and as *answered* otherwise: with its FAQ topic, or with its intent. The figures:
 
-- top1: share of answerable messages whose best topic is the right one (the topic answered, or the
-  first one offered when the assistant asks);
-- answered_right: share of answerable messages answered outright with the right topic;
-- answered_wrong: share of answerable messages answered outright with a wrong topic (the costly
-  error: a confident wrong answer);
+- top1: share of answerable messages whose best guess is right (the topic or intent answered, or
+  the first topic offered when the assistant asks);
+- answered_right: share of answerable messages answered outright with the right topic or intent;
+- answered_wrong: share of answerable messages answered outright with a wrong topic or intent (the
+  costly error: a confident wrong answer; a question taken for small talk counts too);
 - deflected: share of unanswerable messages deflected rather than answered.
+
+The blind real-question set is scored once per round, never tuned on, and nothing of either half
+goes into the training data (tests/data/real_questions/README.md).
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 UNANSWERABLE = "unanswerable"
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
+REAL_QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data" / "real_questions"
+REAL_DEV_FILE = REAL_QUESTIONS_DIR / "dev.yml"
+REAL_BLIND_FILE = REAL_QUESTIONS_DIR / "blind.yml"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
 
@@ -37,13 +46,24 @@ class Outcome:
     topic: Optional[str]
     confidence: float
 
+    kind: str = ""
+
     @property
     def answered(self) -> bool:
-        return self.intent == RETRIEVAL_INTENT
+        return bool(self.intent) and self.intent not in DEFLECTING_INTENTS
 
     @property
     def deflected(self) -> bool:
         return self.intent in DEFLECTING_INTENTS
+
+    @property
+    def guess(self) -> Optional[str]:
+        """The topic answered or offered first, or the intent acted on (for a non-FAQ answer)."""
+        return self.topic if self.intent in (RETRIEVAL_INTENT, "nlu_fallback") else self.intent
+
+    @property
+    def right(self) -> bool:
+        return self.guess == self.label
 
 
 @dataclass
@@ -67,9 +87,9 @@ class Report:
             "messages": len(self.outcomes),
             "answerable": len(answerable),
             "unanswerable": len(unanswerable),
-            "top1": round(self._share(answerable, lambda o: o.topic == o.label), 4),
-            "answered_right": round(self._share(answerable, lambda o: o.answered and o.topic == o.label), 4),
-            "answered_wrong": round(self._share(answerable, lambda o: o.answered and o.topic != o.label), 4),
+            "top1": round(self._share(answerable, lambda o: o.right), 4),
+            "answered_right": round(self._share(answerable, lambda o: o.answered and o.right), 4),
+            "answered_wrong": round(self._share(answerable, lambda o: o.answered and not o.right), 4),
             "deflected": round(self._share(unanswerable, lambda o: o.deflected), 4),
         }
 
@@ -77,7 +97,7 @@ class Report:
         return [
             o
             for o in self.outcomes
-            if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and o.topic != o.label)
+            if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and not o.right)
         ]
 
 
@@ -103,10 +123,12 @@ def training_texts(nlu_dir: Path = NLU_DIR) -> List[str]:
 
 
 def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
+    """Labelled messages; the held-out set's `topic` key is read as the label."""
+    examples = yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
+    return [{**e, "label": e.get("label", e.get("topic"))} for e in examples]
 
 
-def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome:
+def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any], kind: str = "") -> Outcome:
     intent = (parsed.get("intent") or {}).get("name") or ""
     ranking = topic_ranking(parsed)
     # When the assistant deflects, the topic it would have offered first still tells whether the
@@ -118,6 +140,7 @@ def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome
         intent=intent,
         topic=topic,
         confidence=float((parsed.get("intent") or {}).get("confidence") or 0.0),
+        kind=kind,
     )
 
 
@@ -125,7 +148,7 @@ async def evaluate(parse: Callable[[str], Awaitable[Dict[str, Any]]], examples: 
     report = Report()
     for example in examples:
         parsed = await parse(example["text"])
-        report.outcomes.append(outcome_from_parse(example["text"], example["topic"], parsed))
+        report.outcomes.append(outcome_from_parse(example["text"], example["label"], parsed, example.get("kind", "")))
     return report
 
 
