@@ -12,6 +12,8 @@ from clinic.topics import load_contract, selected_topic, topic_ranking
 
 CLARIFY_ACTION = "action_clarify_topic"
 NURSE_BUTTON = {"title": "Talk to a nurse", "payload": "/request_nurse"}
+NURSE_BUTTON_ES = {"title": "Hablar con una enfermera", "payload": "/request_nurse"}
+LANGUAGE_SLOT = "language"
 # Topics below this share of the response selector's belief are not worth offering as a guess.
 MIN_CANDIDATE_CONFIDENCE = 0.1
 MAX_CANDIDATES = 3
@@ -29,8 +31,9 @@ class ActionTopicFit(Action):
         if topic is None:
             return []
         said = set()
+        language = tracker.get_slot(LANGUAGE_SLOT)
         for entity in tracker.latest_message.get("entities") or []:
-            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")))
+            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")), language)
             if fit and fit not in said:
                 said.add(fit)
                 dispatcher.utter_message(text=fit)
@@ -54,9 +57,11 @@ class ActionClarifyTopic(Action):
             if r["confidence"] >= MIN_CANDIDATE_CONFIDENCE and r["topic"] in contract.topics
         ][:MAX_CANDIDATES]
         if candidates:
+            language = tracker.get_slot(LANGUAGE_SLOT)
+            nurse = NURSE_BUTTON_ES if language == "es" else NURSE_BUTTON
             dispatcher.utter_message(
                 response="utter_clarify_topic",
-                buttons=[{"title": t.title, "payload": t.payload} for t in candidates] + [NURSE_BUTTON],
+                buttons=[{"title": t.title_in(language), "payload": t.payload} for t in candidates] + [nurse],
             )
         else:
             dispatcher.utter_message(response="utter_clarify_rephrase")

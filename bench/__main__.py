@@ -51,6 +51,10 @@ TARGETS = {
     "train_s": 90.0,
     # The issue says 1.2 GB: read strictly, 1.2e9 bytes (1,144 MiB), not 1.2 GiB.
     "rasa_rss_mib": 1.2e9 / 2**20,
+    # Spanish patient questions, blind half (issue 15)
+    "spanish_top1": 0.88,
+    "spanish_answered_wrong": 0.03,
+    "spanish_deflected": 0.85,
 }
 
 
@@ -286,6 +290,11 @@ def print_table(subjects: List[Subject], clients: int) -> List[str]:
         ("top-1, lowest / highest seed", _seed_range, ""),
         ("answered wrong, mean over seeds", "understanding_seeds.answered_wrong_mean", ""),
         ("deflected, mean over seeds", "understanding_seeds.deflected_mean", ""),
+        ("Spanish blind: top-1", "understanding.sets.spanish_blind.top1", ""),
+        ("Spanish blind: answered wrong (confident)", "understanding.sets.spanish_blind.answered_wrong", ""),
+        ("Spanish blind: out of scope deflected", "understanding.sets.spanish_blind.deflected", ""),
+        ("Spanish dev: top-1 / answered wrong", lambda f: f"{_fmt(_get(f, 'understanding.sets.spanish_dev.top1'))} / "
+         f"{_fmt(_get(f, 'understanding.sets.spanish_dev.answered_wrong'))}", ""),
         ("REST p50, 1 client", "load_1.p50_ms", " ms"),
         ("REST p95, 1 client", "load_1.p95_ms", " ms"),
         ("msgs/s, 1 client", "load_1.msgs_per_s", ""),
@@ -326,6 +335,12 @@ def check_targets(assistant: Subject, default: Subject) -> List[Dict[str, Any]]:
          f"(over {_get(d, 'understanding_seeds.seeds') or 1})",
          _get(a, "understanding_seeds.top1_mean") or _get(a, "understanding.top1"),
          lambda v: v >= (_get(d, "understanding_seeds.top1_mean") or _get(d, "understanding.top1") or 0)),
+        ("Spanish blind: top-1 >= 88%", _get(a, "understanding.sets.spanish_blind.top1"),
+         lambda v: v >= TARGETS["spanish_top1"]),
+        ("Spanish blind: answered wrong <= 3%", _get(a, "understanding.sets.spanish_blind.answered_wrong"),
+         lambda v: v <= TARGETS["spanish_answered_wrong"]),
+        ("Spanish blind: out of scope deflected >= 85%", _get(a, "understanding.sets.spanish_blind.deflected"),
+         lambda v: v >= TARGETS["spanish_deflected"]),
     ]
     return [{"target": name, "value": value, "met": (value is not None and bool(test(value)))} for name, value, test in checks]
 

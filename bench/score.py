@@ -1,5 +1,6 @@
 """Held-out understanding of one model, in its own process: `python -m bench.score MODEL` prints the
-figures of clinic.tools.evaluation as JSON on its last line.
+figures of clinic.tools.evaluation as JSON on its last line: the English held-out set's at the top
+level, and each other set's under "sets" (the Spanish patient questions, dev and blind).
 
 Rasa's default ResponseSelector (no `retrieval_intent`, as `rasa init` has it) files its answer
 under the key "default" instead of "faq"; the scoring reads it from there, so both pipelines are
@@ -14,7 +15,7 @@ import logging
 import sys
 from typing import Any, Dict
 
-from clinic.tools.evaluation import evaluate, load_examples
+from clinic.tools.evaluation import SPANISH_SETS, evaluate, load_examples
 from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT
 
 
@@ -36,7 +37,10 @@ def score(model_path: str) -> Dict[str, Any]:
     async def parse(text: str) -> Dict[str, Any]:
         return normalise(await agent.parse_message(text))
 
-    return asyncio.run(evaluate(parse, load_examples())).figures()
+    figures = asyncio.run(evaluate(parse, load_examples())).figures()
+    figures["sets"] = {name: asyncio.run(evaluate(parse, load_examples(path))).figures()
+                       for name, path in SPANISH_SETS.items()}
+    return figures
 
 
 if __name__ == "__main__":

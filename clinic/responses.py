@@ -18,3 +18,6 @@ URGENT_WARNING = RED_FLAG_RESPONSES["urgent"]
 # Said when the action server or the handoff database is down: nothing was passed on.
 SERVICE_TROUBLE = "utter_service_trouble"
 HANDOFF_STOPPED = "utter_handoff_stopped"
+# A message clearly in a language the assistant does not speak: a short bilingual reply with the
+# nurse line and the emergency number (the safety policy says it).
+OTHER_LANGUAGE = "utter_other_language"

@@ -1,12 +1,15 @@
-"""Scores the assistant's understanding on labelled messages (the held-out set in tests/data/).
+"""Scores the assistant's understanding on labelled messages (the held-out sets in tests/data/).
 
-A message counts as *answered* when the assistant replies with a FAQ topic, and as *deflected* when
-it says it can't answer (out_of_scope) or asks what was meant (nlu_fallback). The figures:
+A label is a FAQ topic id, another intent (greet, request_nurse, book_appointment, ...: the Spanish
+set has them) or ``unanswerable``. A message with a topic label counts as *answered* when the
+assistant replies with a FAQ topic; one with an intent label when it acts on any intent but
+out_of_scope and nlu_fallback. A message is *deflected* when the assistant says it can't answer
+(out_of_scope) or asks what was meant (nlu_fallback). The figures:
 
-- top1: share of answerable messages whose best topic is the right one (the topic answered, or the
-  first one offered when the assistant asks);
-- answered_right: share of answerable messages answered outright with the right topic;
-- answered_wrong: share of answerable messages answered outright with a wrong topic (the costly
+- top1: share of answerable messages whose best reading is the right one (the topic answered, or
+  the first one offered when the assistant asks; for an intent label, the intent);
+- answered_right: share of answerable messages answered outright with the right topic or intent;
+- answered_wrong: share of answerable messages answered outright with a wrong one (the costly
   error: a confident wrong answer);
 - deflected: share of unanswerable messages deflected rather than answered.
 """
@@ -24,8 +27,15 @@ from clinic.settings import PROJECT_ROOT
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 
 UNANSWERABLE = "unanswerable"
+# Labels that name an intent, not a FAQ topic.
+NON_TOPIC_LABELS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_nurse",
+                    "book_appointment"}
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
+SPANISH_DIR = PROJECT_ROOT / "tests" / "data" / "spanish_questions"
+# Spanish patient questions (tests/data/spanish_questions/README.md): dev may be studied; blind is
+# scored once per round and never tuned on.
+SPANISH_SETS = {"spanish_dev": SPANISH_DIR / "dev.yml", "spanish_blind": SPANISH_DIR / "blind.yml"}
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
 
@@ -38,12 +48,28 @@ class Outcome:
     confidence: float
 
     @property
+    def is_topic(self) -> bool:
+        """The label is a FAQ topic (not another intent, not unanswerable)."""
+        return self.label != UNANSWERABLE and self.label not in NON_TOPIC_LABELS
+
+    @property
     def answered(self) -> bool:
+        if self.label in NON_TOPIC_LABELS:
+            return self.intent not in DEFLECTING_INTENTS
         return self.intent == RETRIEVAL_INTENT
 
     @property
     def deflected(self) -> bool:
         return self.intent in DEFLECTING_INTENTS
+
+    @property
+    def reading(self) -> Optional[str]:
+        """What the assistant took the message for, in the label's terms."""
+        return self.topic if self.is_topic else self.intent
+
+    @property
+    def right(self) -> bool:
+        return self.reading == self.label
 
 
 @dataclass
@@ -67,9 +93,9 @@ class Report:
             "messages": len(self.outcomes),
             "answerable": len(answerable),
             "unanswerable": len(unanswerable),
-            "top1": round(self._share(answerable, lambda o: o.topic == o.label), 4),
-            "answered_right": round(self._share(answerable, lambda o: o.answered and o.topic == o.label), 4),
-            "answered_wrong": round(self._share(answerable, lambda o: o.answered and o.topic != o.label), 4),
+            "top1": round(self._share(answerable, lambda o: o.right), 4),
+            "answered_right": round(self._share(answerable, lambda o: o.answered and o.right), 4),
+            "answered_wrong": round(self._share(answerable, lambda o: o.answered and not o.right), 4),
             "deflected": round(self._share(unanswerable, lambda o: o.deflected), 4),
         }
 
@@ -77,7 +103,7 @@ class Report:
         return [
             o
             for o in self.outcomes
-            if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and o.topic != o.label)
+            if (o.label == UNANSWERABLE and not o.deflected) or (o.label != UNANSWERABLE and not o.right)
         ]
 
 
@@ -103,7 +129,9 @@ def training_texts(nlu_dir: Path = NLU_DIR) -> List[str]:
 
 
 def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
+    """The set's examples, each with its label under "topic" (sets label it "topic" or "label")."""
+    examples = yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
+    return [{**e, "topic": e.get("topic") or e["label"]} for e in examples]
 
 
 def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome:
