@@ -152,3 +152,10 @@ def test_spanish_training_data_copies_nothing_from_the_evaluation_sets():
     for path in SPANISH_SETS.values():
         for example in load_examples(Path(path)):
             assert plain(example["text"]) not in trained, example["text"]
+
+
+def test_every_spanish_text_is_in_the_review_register_as_it_is_now():
+    from clinic.tools import spanish_review
+
+    stale = spanish_review.out_of_date()
+    assert not stale, f"run `python -m clinic.tools.spanish_review --update`: {stale}"
