@@ -23,7 +23,8 @@ def responses_used_by_code():
     """
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     used = {f"utter_ask_{slot}" for form in domain.get("forms", {}).values() for slot in form["required_slots"]}
-    code = "\n".join(p.read_text() for p in [*(ROOT / "actions").glob("*.py"), ROOT / "clinic" / "safety_policy.py"])
+    sources = [*(ROOT / "actions").glob("*.py"), *(ROOT / "clinic" / "nlu").glob("*.py"), ROOT / "clinic" / "responses.py"]
+    code = "\n".join(p.read_text() for p in sources)
     used |= {name for name in domain["responses"] if re.search(rf"[\"']{re.escape(name)}[\"']", code)}
     # Names built in code, such as f"utter_offer_handoff_{kind}", count for every response they can make.
     prefixes = re.findall(r"f[\"'](utter_[\w/]*)\{", code)

@@ -15,18 +15,16 @@ Entity recognition would need the token rows: keep this component out of pipelin
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE, RESPONSE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from clinic.nlu.message_step import MessageStep
 
 # The answer texts are the ResponseSelector's labels: it sums their token rows into one vector per
 # answer anyway, and with sixteen fixed answers any distinct vector per answer serves; their
@@ -48,14 +46,8 @@ def _placeholder_row(matrix: Any) -> Any:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class SentenceLevelOnly(GraphComponent):
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceLevelOnly":
-        return cls()
-
-    @staticmethod
-    def _shorten(message: Message) -> None:
+class SentenceLevelOnly(MessageStep):
+    def apply(self, message: Message) -> None:
         shortened = []
         for feature in message.features:
             if feature.attribute in SHORTENED and feature.type == FEATURE_TYPE_SEQUENCE:
@@ -63,13 +55,3 @@ class SentenceLevelOnly(GraphComponent):
                 feature = Features(shorten(feature.features), feature.type, feature.attribute, feature.origin)
             shortened.append(feature)
         message.features = shortened
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        for message in training_data.training_examples:
-            self._shorten(message)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._shorten(message)
-        return messages
