@@ -24,7 +24,7 @@ def test_record_keeps_english_or_spanish():
     assert record.language("fr") == "en"
 
 
-def test_store_keeps_the_language_and_filters_by_it(store):  # noqa: F811
+def test_store_keeps_the_language_and_filters_by_it(store):
     spanish = store.create_handoff(sample_handoff(0, language="es"))[0]
     english = store.create_handoff(sample_handoff(1))[0]
     assert spanish["language"] == "es" and english["language"] == "en"
@@ -34,7 +34,7 @@ def test_store_keeps_the_language_and_filters_by_it(store):  # noqa: F811
         store.create_handoff(sample_handoff(2, language="xx"))
 
 
-def test_console_shows_the_language_on_the_queue_and_detail_and_filters(ann, store):  # noqa: F811
+def test_console_shows_the_language_on_the_queue_and_detail_and_filters(ann, store):
     spanish = store.create_handoff(sample_handoff(0, language="es"))[0]["reference"]
     english = store.create_handoff(sample_handoff(1))[0]["reference"]
     html = ann.get("/").get_data(as_text=True)
@@ -50,7 +50,7 @@ def test_console_shows_the_language_on_the_queue_and_detail_and_filters(ann, sto
     assert re.search(r'id="language">Spanish.*interpreter', detail)
 
 
-def test_api_lists_by_language(app, store):  # noqa: F811
+def test_api_lists_by_language(app, store):
     token = store.create_token("pager")
     headers = {"Authorization": f"Bearer {token}"}
     spanish = store.create_handoff(sample_handoff(0, language="es"))[0]["reference"]
