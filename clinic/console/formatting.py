@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 from zoneinfo import ZoneInfo
 
-from clinic.handoff.store import LANGUAGES, OUTCOMES, utcnow
+from clinic.handoff.store import LANGUAGES, OUTCOMES, ROUTINE, utcnow
 from clinic.settings import get_settings
+from clinic.severity import Severity
 
 KIND_LABELS = {
     "scheduling": "Scheduling",
@@ -16,7 +17,7 @@ KIND_LABELS = {
     "urgent": "Urgent symptom",
 }
 # Words as well as colours: urgency must not depend on telling colours apart.
-URGENCY_LABELS = {"emergency": "EMERGENCY", "crisis": "CRISIS", "urgent": "URGENT", "routine": "Routine"}
+URGENCY_LABELS = {**{severity.value: severity.value.upper() for severity in Severity}, ROUTINE: "Routine"}
 
 
 def age(created_at: Optional[datetime], now: Optional[datetime] = None) -> str:

@@ -11,11 +11,11 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
-from clinic.handoff.store import URGENCY_RANK
+from clinic.handoff.store import ROUTINE
+from clinic.severity import Severity, most_severe
 from clinic.topics import RETRIEVAL_INTENT
 
 FORM_NAME = "handoff_form"
-SEVERITY_ORDER = ("crisis", "emergency", "urgent")
 
 
 def _iso(timestamp: Optional[float]) -> Optional[str]:
@@ -82,24 +82,23 @@ def red_flags(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         if event.get("event") != "user":
             continue
         entities = (event.get("parse_data") or {}).get("entities") or event.get("entities") or []
-        severities = {str(e.get("value")) for e in entities if e.get("entity") == "red_flag"}
-        severity = next((s for s in SEVERITY_ORDER if s in severities), None)
+        severity = most_severe(str(e.get("value")) for e in entities if e.get("entity") == "red_flag")
         if severity is None:
             continue
         phrases = [str(e.get("value")) for e in entities if e.get("entity") == "red_flag_phrase" and e.get("value")]
-        flags.append({"severity": severity, "phrase": "; ".join(phrases), "at": _iso(event.get("timestamp"))})
+        flags.append({"severity": severity.value, "phrase": "; ".join(phrases), "at": _iso(event.get("timestamp"))})
     return flags
 
 
 def urgency(flags: List[Dict[str, Any]], kind: str) -> str:
     """The most severe flag; a patient who asked for an urgent call is at least urgent."""
-    levels = [flag["severity"] for flag in flags if flag.get("severity") in URGENCY_RANK]
+    levels = [flag.get("severity") for flag in flags]
     if kind == "urgent":
-        levels.append("urgent")
-    if not levels:
-        return "routine"
-    # Crisis and emergency share a rank; a crisis is named as such so the nurse knows which.
-    return max(levels, key=lambda level: (URGENCY_RANK[level], level == "crisis"))
+        levels.append(Severity.URGENT)
+    # Crisis and emergency share the top of the queue, but a crisis is named as such so the nurse
+    # knows which.
+    severity = most_severe(levels)
+    return severity.value if severity else ROUTINE
 
 
 def idempotency_key(sender_id: str, events: List[Dict[str, Any]]) -> str:

@@ -43,14 +43,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-Base: Any = declarative_base()
+from clinic.severity import Severity
+
+Base: Any = declarative_base()  # (a class made at run time: mypy cannot check its subclasses)
 
 KINDS = ("scheduling", "question", "didnt_help", "urgent")
 STATUSES = ("new", "claimed", "resolved")
 OPEN_STATUSES = ("new", "claimed")
-# Emergencies and crises share the top of the queue: both mean "act now", and neither may wait
-# behind the other.
-URGENCY_RANK = {"emergency": 3, "crisis": 3, "urgent": 2, "routine": 0}
+ROUTINE = "routine"
+# A handoff's place in the nurse queue, stored with it (urgency_rank), so the numbers must stay as
+# they are. Emergencies and crises share the top of the queue: both mean "act now", and neither
+# may wait behind the other.
+URGENCY_RANK = {
+    **{severity.value: min(severity.rank, Severity.EMERGENCY.rank) + 1 for severity in Severity},
+    ROUTINE: 0,
+}
 OUTCOMES = {
     "called_back": "Called the patient back",
     "scheduled": "Appointment scheduled",

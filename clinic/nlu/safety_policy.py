@@ -26,9 +26,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # re-checking Rasa's schema on every call (see the module).
 import clinic.nlu.rasa_speedups  # noqa: F401
 from clinic.responses import OTHER_LANGUAGE, RED_FLAG_RESPONSES, SERVICE_TROUBLE
+from clinic.severity import most_severe
 
 SEVERITY_RESPONSES = RED_FLAG_RESPONSES
-SEVERITY_ORDER = ("crisis", "emergency", "urgent")
 SERVICE_TROUBLE_RESPONSE = SERVICE_TROUBLE
 OTHER_LANGUAGE_RESPONSE = OTHER_LANGUAGE
 # Entity of clinic.nlu.language.LanguageDetector for a message in a language the assistant does not
@@ -37,8 +37,8 @@ OTHER_LANGUAGE_ENTITY = "other_language"
 
 
 def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
-    found = {e.get("value") for e in entities if e.get("entity") == "red_flag"}
-    return next((severity for severity in SEVERITY_ORDER if severity in found), None)
+    severity = most_severe(e.get("value") for e in entities if e.get("entity") == "red_flag")
+    return severity.value if severity else None
 
 
 @DefaultV1Recipe.register(

@@ -9,9 +9,10 @@ the severity the rules found, never lowers it, so every rule-based catch stays.
 The classifier is fitted when it is loaded (a few seconds), from the reviewed YAML examples in
 ``clinic/data/red_flag_examples/`` plus the assistant's NLU examples as routine messages, so what
 a clinician reviews is exactly what it learned from; nothing is downloaded or pickled. Word
-families and the cut-off per severity come from ``clinic/data/red_flag_backstop.yml``; the
-cut-offs are chosen by ``scripts/tune_red_flag_backstop.py`` on out-of-fold predictions so that
-routine messages rarely reach them.
+families, text-speak and the cut-off per severity come from ``clinic/data/red_flags/backstop.yml``
+(read into ``BackstopSettings``, checked like the rules); the cut-offs are chosen by
+``scripts/tune_red_flag_backstop.py`` on out-of-fold predictions so that routine messages rarely
+reach them.
 
     backstop = load_backstop(routine=nlu_example_texts)
     backstop.judge("feel like im breathing thru a straw")   # -> ("emergency", 0.81) or None
@@ -20,8 +21,10 @@ routine messages rarely reach them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import yaml
@@ -29,60 +32,140 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
+from clinic.red_flags.rulefile import Phrases, read
+from clinic.red_flags.spec import DEFAULT_RULES_DIR
 from clinic.settings import DATA_DIR
+from clinic.severity import Severity
 
 DEFAULT_EXAMPLES_DIR = DATA_DIR / "red_flag_examples"
-DEFAULT_SETTINGS_PATH = DATA_DIR / "red_flag_backstop.yml"
+DEFAULT_SETTINGS_PATH = DEFAULT_RULES_DIR / "backstop.yml"
 NONE = "none"
-# Most severe first: a message that reaches two cut-offs gets the more severe reply.
-LEARNED_SEVERITIES: Tuple[str, ...] = ("crisis", "emergency", "urgent")
+
+
+@dataclass(frozen=True)
+class TextSpeak:
+    """A word as patients type it ("rn", "kms") and what it stands for ("right now", "kill
+    myself"); with ``after``, only right after one of those words ("want 2" = "want to")."""
+
+    typed: Phrases
+    means: str
+    after: Phrases = ()
+
+    def __post_init__(self) -> None:
+        if not self.typed or not self.means.strip():
+            raise ValueError("text_speak needs typed forms and what they mean")
+
+
+@dataclass(frozen=True)
+class BackstopSettings:
+    """What ``backstop.yml`` may say."""
+
+    # the probability a message needs before the backstop reports that severity
+    thresholds: Dict[str, float]
+    # words that mean the same thing for triage, by family label
+    families: Dict[str, Phrases]
+    # the probability above which the backstop overrides the rules' reading of the context
+    overrides_context_at: float = 1.0
+    text_speak: Tuple[TextSpeak, ...] = ()
+    # words that end a sentence, besides . ! ? ; and line breaks
+    sentence_breaks: Phrases = ()
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.thresholds if Severity.parse(name) is None]
+        if unknown:
+            raise ValueError(f"thresholds for unknown severities: {', '.join(unknown)}")
+        probabilities = [*self.thresholds.values(), self.overrides_context_at]
+        if not all(0.0 <= p <= 1.0 for p in probabilities):
+            raise ValueError("thresholds and overrides_context_at are probabilities, from 0 to 1")
+
 
 _APOSTROPHES = re.compile("['\u2019\u2018`]")
-# Long messages often bury the red flag in one sentence of a question about something else;
-# each sentence is also scored on its own so the rest of the message does not dilute it.
-_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+(?:but|also|and then|plus)\s+")
-
-
-# Letters typed as digits or symbols inside words ("su1c1de", "k!ll", "s*icide"), and
-# text-speak, spelled out so that a message typed that way meets the words the examples use.
+# Letters typed as digits or symbols inside words ("su1c1de", "k!ll", "s*icide"): spelling, so it
+# stays here; the words patients type (text-speak) are in backstop.yml.
 _LEET = str.maketrans({"1": "i", "!": "i", "|": "i", "3": "e", "0": "o", "4": "a", "@": "a", "$": "s", "*": ""})
 _LEET_WORD = re.compile(r"\b(?=[a-z]*[1!|304@$*][a-z])[a-z1!|304@$*]{3,}\b")
-_TEXT_SPEAK = [(re.compile(rf"\b{short}\b"), long) for short, long in (
-    (r"(want|wanna|going|gonna|have|need|try|trying|ready|wan)\s*2", r"\1 to"),
-    (r"u", "you"), (r"ur", "your"), (r"r", "are"), (r"b", "be"), (r"n", "and"), (r"w/", "with"),
-    (r"abt", "about"), (r"bc|cuz|coz|cos", "because"), (r"rn", "right now"),
-    (r"tonite|2nite", "tonight"), (r"2day", "today"), (r"2morrow|tmrw|tmr", "tomorrow"),
-    (r"wanna", "want to"), (r"gonna", "going to"), (r"gotta", "got to"), (r"ded", "dead"),
-    (r"pls|plz", "please"), (r"hlp", "help"), (r"idw", "i dont want"), (r"idk", "i dont know"),
-    (r"kms", "kill myself"), (r"unalive|unaliving", "kill"), (r"sewer ?slide", "suicide"),
-    (r"self[- ]?delete|self[- ]?deleting", "kill myself"), (r"ctb", "suicide"),
-    (r"sh", "self harm"), (r"od|oding|oded", "overdose"),
-)]
+
+
+def _alternatives(words: Sequence[str]) -> str:
+    return "|".join(re.escape(w) for w in words)
+
+
+def _typed_form(typed: str) -> str:
+    """A typed form as a pattern: a hyphen stands for "-", " " or nothing ("self-delete"), a space
+    for " " or nothing ("sewer slide")."""
+    return "".join("[- ]?" if ch == "-" else " ?" if ch == " " else re.escape(ch) for ch in typed)
+
+
+def _spelled_out(means: str, after_word: bool) -> Callable[[re.Match[str]], str]:
+    """The replacement for a typed form (a function, so that nothing in ``means`` is read as a
+    group reference); the word it came after stays."""
+    if after_word:
+        return lambda match: f"{match.group(1)} {means}"
+    return lambda match: means
+
+
+class Normaliser:
+    """Lower case, apostrophes dropped ("can't" = "cant"), letters typed as digits restored,
+    text-speak spelled out, spaces collapsed: so that a message typed that way meets the words the
+    examples use."""
+
+    def __init__(self, text_speak: Sequence[TextSpeak] = (), sentence_breaks: Sequence[str] = ()) -> None:
+        self._text_speak: List[Tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = []
+        for entry in text_speak:
+            typed = "|".join(_typed_form(t) for t in entry.typed)
+            if entry.after:
+                pattern = re.compile(rf"\b({_alternatives(entry.after)})\s*(?:{typed})\b")
+                self._text_speak.append((pattern, _spelled_out(entry.means, after_word=True)))
+            else:
+                # Not grouped, as these patterns have been since the backstop was tuned: the word
+                # boundaries bind only to the first form's start and the last form's end, so "bc"
+                # also rewrites "bcbs" and "oded" the end of "exploded". Grouping them changes what
+                # the fitted classifier reads: a change to make together with re-tuning its cut-offs.
+                pattern = re.compile(rf"\b{typed}\b")
+                self._text_speak.append((pattern, _spelled_out(entry.means, after_word=False)))
+        # Long messages often bury the red flag in one sentence of a question about something
+        # else; each sentence is also scored on its own so the rest of the message does not
+        # dilute it.
+        ends = [r"(?<=[.!?;\n])\s+"] + ([rf"\s+(?:{_alternatives(sentence_breaks)})\s+"] if sentence_breaks else [])
+        self._sentence_end = re.compile("|".join(ends))
+
+    def __call__(self, text: str) -> str:
+        text = _APOSTROPHES.sub("", text.lower())
+        text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+        for pattern, spelled_out in self._text_speak:
+            text = pattern.sub(spelled_out, text)
+        return " ".join(text.split())
+
+    def pieces(self, text: str) -> List[str]:
+        """The whole message and, when it has several, each of its sentences."""
+        whole = self(text)
+        parts = [p for p in (self(s) for s in self._sentence_end.split(text)) if len(p) >= 8]
+        return [whole] + (parts if len(parts) > 1 else [])
+
+
+@lru_cache(maxsize=1)
+def default_normaliser() -> Normaliser:
+    settings = load_settings()
+    return Normaliser(settings.text_speak, settings.sentence_breaks)
 
 
 def normalise(text: str) -> str:
-    """Lower case, apostrophes dropped ("can't" = "cant"), letters typed as digits restored,
-    text-speak spelled out, spaces collapsed."""
-    text = _APOSTROPHES.sub("", text.lower())
-    text = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
-    for pattern, long in _TEXT_SPEAK:
-        text = pattern.sub(long, text)
-    return " ".join(text.split())
+    """A message as the backstop reads it, with the settings file's text-speak."""
+    return default_normaliser()(text)
 
 
 def pieces(text: str) -> List[str]:
     """The whole message and, when it has several, each of its sentences."""
-    whole = normalise(text)
-    parts = [p for p in (normalise(s) for s in _SENTENCE_END.split(text)) if len(p) >= 8]
-    return [whole] + (parts if len(parts) > 1 else [])
+    return default_normaliser().pieces(text)
 
 
 class Families:
     """Word families from the settings file: maps a message to the sequence of family labels its
     words belong to ("my lips are puffing up rn" -> "SELF AIRWAY SWELLING NOW")."""
 
-    def __init__(self, families: Mapping[str, Sequence[str]]) -> None:
-        self._patterns: List[Tuple[str, "re.Pattern[str]"]] = []
+    def __init__(self, families: Mapping[str, Sequence[str]], normaliser: Optional[Normaliser] = None) -> None:
+        normalise = normaliser or default_normaliser()
+        self._patterns: List[Tuple[str, re.Pattern[str]]] = []
         for label, words in families.items():
             alternatives = sorted(
                 (re.escape(normalise(str(w)).rstrip("*")) + (r"\w*" if str(w).endswith("*") else "")
@@ -109,7 +192,7 @@ def load_examples(examples_dir: Union[str, Path] = DEFAULT_EXAMPLES_DIR) -> List
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for item in (data.get("examples") or []) + (data.get("vignettes") or []):
             label = str(item["severity"])
-            if label not in LEARNED_SEVERITIES + (NONE,):
+            if label != NONE and Severity.parse(label) is None:
                 raise ValueError(f"{path.name}: unknown severity {label!r}")
             out.append((str(item["text"]), label))
     return out
@@ -141,21 +224,23 @@ class LearnedBackstop:
     """A fitted classifier and the probability each severity needs before it is reported."""
 
     def __init__(self, examples: Sequence[Tuple[str, str]], thresholds: Mapping[str, float],
-                 families: Optional[Families] = None, overrides_context_at: float = 1.0) -> None:
-        unknown = set(thresholds) - set(LEARNED_SEVERITIES)
+                 families: Optional[Families] = None, overrides_context_at: float = 1.0,
+                 normaliser: Optional[Normaliser] = None) -> None:
+        unknown = {name for name in thresholds if Severity.parse(name) is None}
         if unknown:
             raise ValueError(f"backstop thresholds for unknown severities: {sorted(unknown)}")
         self.thresholds = {k: float(v) for k, v in thresholds.items()}
         # The probability above which the backstop overrides the rules' reading of the context.
         self.overrides_context_at = float(overrides_context_at)
         self.size = len(examples)
+        self._normaliser = normaliser or default_normaliser()
         self._model = build_classifier(families)
-        self._model.fit([normalise(t) for t, _ in examples], [label for _, label in examples])
+        self._model.fit([self._normaliser(t) for t, _ in examples], [label for _, label in examples])
         self._classes = list(self._model.classes_)
 
     def probabilities(self, text: str) -> Dict[str, float]:
         """Per label, the highest probability over the message and its sentences."""
-        parts = pieces(text)
+        parts = self._normaliser.pieces(text)
         if not parts[0]:
             return {label: 0.0 for label in self._classes}
         best = np.max(self._model.predict_proba(parts), axis=0)
@@ -164,24 +249,28 @@ class LearnedBackstop:
     def judge(self, text: str) -> Optional[Tuple[str, float]]:
         """The most severe severity whose cut-off the message reaches, with its probability."""
         probs = self.probabilities(text)
-        for severity in LEARNED_SEVERITIES:
-            cut = self.thresholds.get(severity)
-            if cut is not None and probs.get(severity, 0.0) >= cut:
-                return severity, probs[severity]
+        # Most severe first: a message that reaches two cut-offs gets the more severe reply.
+        for severity in Severity:
+            cut = self.thresholds.get(severity.value)
+            if cut is not None and probs.get(severity.value, 0.0) >= cut:
+                return severity.value, probs[severity.value]
         return None
 
 
-def load_settings(path: Union[str, Path, None] = None) -> Dict:
-    return yaml.safe_load(Path(path or DEFAULT_SETTINGS_PATH).read_text(encoding="utf-8")) or {}
+def load_settings(path: Union[str, Path, None] = None) -> BackstopSettings:
+    return read(BackstopSettings, Path(path or DEFAULT_SETTINGS_PATH))
 
 
 def load_backstop(routine: Iterable[str] = ()) -> LearnedBackstop:
     """The backstop fitted on the reviewed examples plus ``routine`` messages (the assistant's
-    NLU training examples) labelled as routine, with the settings file's families and cut-offs."""
+    NLU training examples) labelled as routine, with the settings file's families, text-speak and
+    cut-offs."""
     settings = load_settings()
+    normaliser = Normaliser(settings.text_speak, settings.sentence_breaks)
     return LearnedBackstop(
         load_examples() + [(t, NONE) for t in routine],
-        settings.get("thresholds") or {},
-        Families(settings.get("families") or {}),
-        float(settings.get("overrides_context_at", 1.0)),
+        settings.thresholds,
+        Families(settings.families, normaliser),
+        settings.overrides_context_at,
+        normaliser,
     )
