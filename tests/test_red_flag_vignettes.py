@@ -79,7 +79,7 @@ def _predict(nlp, detector, path):
     for vignette, text, doc in zip(vignettes, texts, nlp.pipe([t.lower() for t in texts])):
         # As served: both rule sets, the backstop judging with the language the message leans to.
         guess = get_detector().guess(text)
-        finding = detector.detect(doc, doc.text, "es" in (guess.language, guess.likely))
+        finding = detector.detect(doc, doc.text, "es" in (guess.language, guess.likely), guess.language == "en")
         out.append((vignette, finding.severity if finding else "none"))
     return out
 

@@ -36,7 +36,8 @@ def detectors():
 def _severity(detector, nlp, text):
     text = normalise(text)
     guess = get_detector().guess(text)
-    finding = detector.detect(nlp(text.lower()), text.lower(), "es" in (guess.language, guess.likely))
+    finding = detector.detect(nlp(text.lower()), text.lower(), "es" in (guess.language, guess.likely),
+                              guess.language == "en")
     return finding.severity if finding else "none"
 
 

@@ -238,7 +238,7 @@ class RedFlagDetector(_SpacyRulesExtractor):
     def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
         language = message.get(DETECTED_LANGUAGE) or {}
         leans_spanish = "es" in (language.get("language"), language.get("likely"))
-        finding = self._rules.detect(doc, doc.text, leans_spanish)
+        finding = self._rules.detect(doc, doc.text, leans_spanish, language.get("language") == "en")
         if finding is None:
             return []
         common = {
