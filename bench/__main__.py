@@ -2,7 +2,9 @@
 
 For each of the two configurations, one after the other so that they never compete for the two
 cores: training time from scratch (`rasa train --force` with an empty cache), held-out
-understanding (clinic.tools.evaluation, with more random seeds for the mean), then a Rasa server and an
+understanding and the real-question sets, development and blind halves scored apart
+(clinic.tools.evaluation, with more random seeds for the mean), what the sentence encoder costs per
+message and in training (bench.encoder_cost), then a Rasa server and an
 action server of its own (SQLite tracker store, as endpoints.yml has it) for time to first answer,
 REST latency with 1 and with 8 concurrent clients (asyncio + aiohttp, loopback), the servers' CPU
 time per message, and resident memory after the load. The server runs alternate (A B, then B A) and the figures are the medians
@@ -11,6 +13,8 @@ of the rounds. A per-step profile of a message (in-process, Agent) closes the re
     python -m bench              everything: ~45 min on 2 cores, of which ~30 min train Rasa's default
                                  pipeline (DIET with a transformer) on our data, three times
     python -m bench --quick      reuse bench/models and their recorded training times, one seed (~7 min)
+    python -m bench --no-blind   leave the blind real-question set out (any run while developing:
+                                 the blind half is scored once per round, for the final figures)
     python -m bench --profile    only the per-step profile of both models
     python -m bench --candidate other_config.yml   measure a candidate config as the assistant
 
@@ -47,15 +51,25 @@ PYTHON = sys.executable
 
 TARGETS = {
     "p50_1_client_ms": 30.0,
-    "throughput_ratio_8_clients": 1.5,
-    "train_s": 90.0,
-    # The issue says 1.2 GB: read strictly, 1.2e9 bytes (1,144 MiB), not 1.2 GiB.
-    "rasa_rss_mib": 1.2e9 / 2**20,
-    # Spanish patient questions, blind half (issue 15)
+    "throughput_ratio_8_clients": 0.8,
+    "train_s": 120.0,
+    # The issue says 1.3 GB: read strictly, 1.3e9 bytes (1,240 MiB), not 1.3 GiB.
+    "rasa_rss_mib": 1.3e9 / 2**20,
+    # The held-out set's top-1 before the sentence encoder (README, three seeds).
+    "heldout_top1": 0.934,
+    # The blind real-question set (issue 13), means over seeds.
+    "real_answered_right": 0.88,
+    "real_top1": 0.92,
+    "real_answered_wrong": 0.03,
+    "real_deflected": 0.85,
+    # The blind Spanish patient questions (issue 15).
     "spanish_top1": 0.88,
     "spanish_answered_wrong": 0.03,
     "spanish_deflected": 0.85,
 }
+REAL_SETS = ("real_dev", "real_blind", "spanish_dev", "spanish_blind")
+BLIND_SETS = ("real_blind", "spanish_blind")
+FIGURES = ("top1", "answered_right", "answered_wrong", "deflected")
 
 
 class Subject:
@@ -125,19 +139,33 @@ def run_module(module: str, *args: str, log_name: str) -> Any:
     return _last_json(completed.stdout)
 
 
-def understand(subject: Subject) -> None:
-    log(f"{subject.key}: scoring the held-out set ...")
-    figures = run_module("bench.score", str(subject.serve_model), log_name=f"score-{subject.key}.log")
+def understand(subject: Subject, real_sets: List[str]) -> None:
+    log(f"{subject.key}: scoring the held-out set and {', '.join(real_sets) or 'no real-question set'} ...")
+    figures = run_module("bench.score", str(subject.serve_model), *real_sets, log_name=f"score-{subject.key}.log")
     subject.figures["understanding"] = figures
 
 
-def seed_spread(subject: Subject, seeds: List[int]) -> None:
+def encoder_cost(subject: Subject) -> None:
+    """The sentence encoder's own cost, when the subject's pipeline has it."""
+    if "SentenceEncoderFeaturizer" not in subject.config.read_text():
+        return
+    log(f"{subject.key}: measuring the sentence encoder alone ...")
+    subject.figures["encoder"] = run_module("bench.encoder_cost", log_name=f"encoder-{subject.key}.log")
+
+
+def _spread(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    import statistics
+
+    return {f"{key}_{stat}": round(fn([r[key] for r in runs]), 4)
+            for key in FIGURES
+            for stat, fn in (("mean", statistics.mean), ("min", min), ("max", max))}
+
+
+def seed_spread(subject: Subject, seeds: List[int], real_sets: List[str]) -> None:
     """Held-out figures of the same config trained with other random seeds (NLU only).
 
     One seed moves top-1 by a few messages on a 157-message set; the mean over seeds is the figure
     the accuracy target is checked on, for both columns."""
-    import statistics
-
     import yaml
 
     runs = [subject.figures["understanding"]]
@@ -153,14 +181,12 @@ def seed_spread(subject: Subject, seeds: List[int]) -> None:
             procs.rasa_train(["nlu", "--config", str(tmp_path / "config.yml"), "--nlu", "data/nlu",
                               "--domain", "domain.yml", "--out", tmp, "--fixed-model-name", "seed"],
                              tmp_path / "cache", RESULTS / f"train-{subject.key}-seed-{seed}.log")
-            runs.append(run_module("bench.score", str(tmp_path / "seed.tar.gz"),
+            runs.append(run_module("bench.score", str(tmp_path / "seed.tar.gz"), *real_sets,
                                    log_name=f"score-{subject.key}-seed-{seed}.log"))
-    subject.figures["understanding_seeds"] = {
-        "seeds": len(runs),
-        **{f"{key}_{stat}": round(fn(r[key] for r in runs), 4)
-           for key in ("top1", "answered_right", "answered_wrong", "deflected")
-           for stat, fn in (("mean", lambda v: statistics.mean(list(v))), ("min", min), ("max", max))},
-    }
+    subject.figures["understanding_seeds"] = {"seeds": len(runs), **_spread(runs)}
+    for name in real_sets:
+        if all(name in r for r in runs):
+            subject.figures["understanding_seeds"][name] = _spread([r[name] for r in runs])
 
 
 def _load_phase(base: str, rasa_pid: int, action_pid: int, clients: int, messages: int, warmup: int,
@@ -272,6 +298,30 @@ def _seed_range(figures: Dict[str, Any]) -> str:
             f"{_fmt(_get(figures, 'understanding_seeds.top1_max'))}")
 
 
+def _real(name: str, key: str):
+    """A real-question figure: mean over seeds with the lowest-highest range, or the one run's."""
+    def cell(figures: Dict[str, Any]) -> str:
+        seeds = _get(figures, f"understanding_seeds.{name}")
+        if seeds:
+            return (f"{_fmt(seeds[f'{key}_mean'])} ({_fmt(seeds[f'{key}_min'])}-"
+                    f"{_fmt(seeds[f'{key}_max'])})")
+        return _fmt(_get(figures, f"understanding.{name}.{key}"))
+    return cell
+
+
+def _real_rows() -> List[Any]:
+    rows = []
+    for name, title in (("real_dev", "real questions, dev half"), ("real_blind", "real questions, BLIND half"),
+                        ("spanish_dev", "Spanish questions, dev half"), ("spanish_blind", "Spanish questions, BLIND half")):
+        rows += [
+            (f"{title}: answered right", _real(name, "answered_right"), ""),
+            (f"{title}: right or first offered", _real(name, "top1"), ""),
+            (f"{title}: answered wrong", _real(name, "answered_wrong"), ""),
+            (f"{title}: out of scope deflected", _real(name, "deflected"), ""),
+        ]
+    return rows
+
+
 def _failures(figures: Dict[str, Any]) -> str:
     """Errors / empty replies over both load phases."""
     def total(key: str) -> int:
@@ -290,11 +340,12 @@ def print_table(subjects: List[Subject], clients: int) -> List[str]:
         ("top-1, lowest / highest seed", _seed_range, ""),
         ("answered wrong, mean over seeds", "understanding_seeds.answered_wrong_mean", ""),
         ("deflected, mean over seeds", "understanding_seeds.deflected_mean", ""),
-        ("Spanish blind: top-1", "understanding.sets.spanish_blind.top1", ""),
-        ("Spanish blind: answered wrong (confident)", "understanding.sets.spanish_blind.answered_wrong", ""),
-        ("Spanish blind: out of scope deflected", "understanding.sets.spanish_blind.deflected", ""),
-        ("Spanish dev: top-1 / answered wrong", lambda f: f"{_fmt(_get(f, 'understanding.sets.spanish_dev.top1'))} / "
-         f"{_fmt(_get(f, 'understanding.sets.spanish_dev.answered_wrong'))}", ""),
+        *_real_rows(),
+        ("sentence encoder, ms per message (alone, p50)", "encoder.ms_per_msg_p50", " ms"),
+        ("sentence encoder, CPU per message (alone)", "encoder.cpu_ms_per_msg", " ms"),
+        ("sentence encoder, in the served pipeline", "profile_encoder_ms", " ms"),
+        ("sentence encoder, training examples embedded", "encoder.train_s", " s"),
+        ("sentence encoder, model load", "encoder.load_s", " s"),
         ("REST p50, 1 client", "load_1.p50_ms", " ms"),
         ("REST p95, 1 client", "load_1.p95_ms", " ms"),
         ("msgs/s, 1 client", "load_1.msgs_per_s", ""),
@@ -326,20 +377,31 @@ def check_targets(assistant: Subject, default: Subject) -> List[Dict[str, Any]]:
     ratio = None
     if _get(a, "load_n.msgs_per_s") and _get(d, "load_n.msgs_per_s"):
         ratio = round(a["load_n"]["msgs_per_s"] / d["load_n"]["msgs_per_s"], 2)
+    seeds = _get(a, "understanding_seeds.seeds") or 1
+
+    def real(key: str, name: str = "real_blind") -> Any:
+        mean = _get(a, f"understanding_seeds.{name}.{key}_mean")
+        return mean if mean is not None else _get(a, f"understanding.{name}.{key}")
+
     checks = [
-        ("single-client p50 < 30 ms", _get(a, "load_1.p50_ms"), lambda v: v < TARGETS["p50_1_client_ms"]),
-        ("8-client throughput >= 1.5x default", ratio, lambda v: v >= TARGETS["throughput_ratio_8_clients"]),
-        ("training from scratch < 90 s", _get(a, "train_s"), lambda v: v < TARGETS["train_s"]),
-        ("Rasa server RSS < 1.2 GB (1,144 MiB)", _get(a, "rasa_memory.rss_mib"), lambda v: v < TARGETS["rasa_rss_mib"]),
-        (f"top-1 (mean over {_get(a, 'understanding_seeds.seeds') or 1} seeds) not below the default's "
-         f"(over {_get(d, 'understanding_seeds.seeds') or 1})",
-         _get(a, "understanding_seeds.top1_mean") or _get(a, "understanding.top1"),
-         lambda v: v >= (_get(d, "understanding_seeds.top1_mean") or _get(d, "understanding.top1") or 0)),
-        ("Spanish blind: top-1 >= 88%", _get(a, "understanding.sets.spanish_blind.top1"),
+        ("single-client p50 <= 30 ms", _get(a, "load_1.p50_ms"), lambda v: v <= TARGETS["p50_1_client_ms"]),
+        ("8-client throughput >= 0.8x default", ratio, lambda v: v >= TARGETS["throughput_ratio_8_clients"]),
+        ("training from scratch <= 120 s", _get(a, "train_s"), lambda v: v <= TARGETS["train_s"]),
+        ("Rasa server RSS <= 1.3 GB (1,240 MiB)", _get(a, "rasa_memory.rss_mib"), lambda v: v <= TARGETS["rasa_rss_mib"]),
+        (f"held-out top-1 (mean over {seeds} seeds) >= 0.934", _get(a, "understanding_seeds.top1_mean")
+         or _get(a, "understanding.top1"), lambda v: v >= TARGETS["heldout_top1"]),
+        (f"blind real questions answered right (mean over {seeds} seeds) >= 0.88", real("answered_right"),
+         lambda v: v >= TARGETS["real_answered_right"]),
+        ("blind real questions right or first offered >= 0.92", real("top1"), lambda v: v >= TARGETS["real_top1"]),
+        ("blind real questions answered wrong <= 0.03", real("answered_wrong"),
+         lambda v: v <= TARGETS["real_answered_wrong"]),
+        ("blind real questions out of scope deflected >= 0.85", real("deflected"),
+         lambda v: v >= TARGETS["real_deflected"]),
+        ("blind Spanish questions right or first offered >= 0.88", real("top1", "spanish_blind"),
          lambda v: v >= TARGETS["spanish_top1"]),
-        ("Spanish blind: answered wrong <= 3%", _get(a, "understanding.sets.spanish_blind.answered_wrong"),
+        ("blind Spanish questions answered wrong <= 0.03", real("answered_wrong", "spanish_blind"),
          lambda v: v <= TARGETS["spanish_answered_wrong"]),
-        ("Spanish blind: out of scope deflected >= 85%", _get(a, "understanding.sets.spanish_blind.deflected"),
+        ("blind Spanish questions out of scope deflected >= 0.85", real("deflected", "spanish_blind"),
          lambda v: v >= TARGETS["spanish_deflected"]),
     ]
     return [{"target": name, "value": value, "met": (value is not None and bool(test(value)))} for name, value, test in checks]
@@ -351,6 +413,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="reuse bench models and recorded training times when present")
     parser.add_argument("--profile", action="store_true", help="only profile where a message's time goes")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile in a full run")
+    parser.add_argument("--no-blind", action="store_true",
+                        help="leave the blind real-question set out (every run but the round's final one)")
     parser.add_argument("--candidate", type=Path, help="measure this config as the assistant (trained into bench/models)")
     parser.add_argument("--only", choices=["assistant", "default"], help="measure one column only")
     parser.add_argument("--seeds", type=int, nargs="*",
@@ -405,13 +469,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The scratch training measures the configuration; the assistant is served from
         # models/current.tar.gz (`make train`), trained from the same files.
         train(subject, args.quick)
+    real_sets = [name for name in REAL_SETS if not (args.no_blind and name in BLIND_SETS)]
     for subject in subjects:
-        understand(subject)
+        understand(subject, real_sets)
+        encoder_cost(subject)
     for subject, seeds in ((assistant, args.seeds), (default, args.default_seeds)):
         if seeds is None:
             seeds = [] if args.quick else [1, 3]
         if subject in subjects and seeds:
-            seed_spread(subject, seeds)
+            seed_spread(subject, seeds, real_sets)
     rounds: Dict[str, List[Dict[str, Any]]] = {s.key: [] for s in subjects}
     for round_no in range(args.rounds):
         # A B, then B A: drift in what else the machine is doing weighs on both alike.
@@ -424,6 +490,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.no_profile:
         for subject in subjects:
             profiles[subject.key] = profile(subject, args.profile_messages)
+            encoder_rows = [r for r in profiles[subject.key]["rows"] if "SentenceEncoderFeaturizer" in r["name"]]
+            if encoder_rows:
+                subject.figures["profile_encoder_ms"] = round(sum(r["ms_per_msg"] for r in encoder_rows), 2)
 
     print()
     print(f"Benchmark {datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores, "

@@ -6,10 +6,19 @@
    actions through nginx) and two action-server replicas (handoffs in PostgreSQL), behind nginx;
    the same burst through nginx; then every conversation's tracker is read back through the Rasa
    HTTP API and every handoff counted in PostgreSQL.
-3. Faults under load: a second burst, patients pausing between messages as people do; one Rasa
-   replica is killed (SIGKILL) part-way, then each action server in turn is killed and started
-   again. Every request must get an answer or an honest error, no stored handoff may be lost or
-   doubled, and the trackers must hold every answered turn in order.
+3. The race test: pairs and triples of messages of one conversation sent at the same moment to
+   different replicas (and pairs of one message under one idempotency key, as a retried POST);
+   every tracker must hold every message once, each followed by its own replies, the turns one
+   after the other (clinic/server/lock_store.py).
+4. Faults under load: a second burst, patients pausing between messages as people do; one Rasa
+   replica is killed (SIGKILL) part-way while it holds a conversation's lock, and that message is
+   sent again to the other replica at once (how long the conversation stays blocked is measured);
+   then each action server in turn is killed and started again. Every request must get an answer
+   or an honest error, no stored handoff may be lost or doubled, and the trackers must hold every
+   answered turn in order, once.
+
+Every request carries an idempotency key, as the widget's do, and a request sent again after an
+error carries the same key.
 
 Prints a PASS/FAIL summary and exits non-zero on FAIL. Load goes to loopback only, bounded in
 messages and time.
@@ -111,6 +120,10 @@ def scripts_for(count: int, tag: str, faq_turns: int, handoff: bool, seed: int) 
     return result
 
 
+def idempotency_key() -> str:
+    return "k-" + uuid.uuid4().hex
+
+
 @dataclass
 class Turn:
     text: str
@@ -118,6 +131,7 @@ class Turn:
     status: str          # "ok", "service_trouble", "empty", "http_502", "conn_error", ...
     latency_ms: float
     reply: str = ""
+    key: str = ""
 
 
 @dataclass
@@ -147,32 +161,35 @@ class Burst:
         self.total = 0
         self.finished = False
 
-    async def _say(self, session: aiohttp.ClientSession, sender: str, text: str, attempt: int) -> Turn:
+    async def _say(self, session: aiohttp.ClientSession, sender: str, text: str, attempt: int, key: str) -> Turn:
         started = time.perf_counter()
+        body = {"sender": sender, "message": text, "metadata": {"idempotency_key": key}}
         try:
-            async with session.post(self.url, json={"sender": sender, "message": text}) as response:
-                body = await response.read()
+            async with session.post(self.url, json=body) as response:
+                raw = await response.read()
                 elapsed = (time.perf_counter() - started) * 1000
                 if response.status != 200:
-                    return Turn(text, attempt, f"http_{response.status}", elapsed)
-                messages = json.loads(body)
+                    return Turn(text, attempt, f"http_{response.status}", elapsed, key=key)
+                messages = json.loads(raw)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            return Turn(text, attempt, f"conn_error:{type(error).__name__}", (time.perf_counter() - started) * 1000)
+            return Turn(text, attempt, f"conn_error:{type(error).__name__}", (time.perf_counter() - started) * 1000,
+                        key=key)
         reply = "\n".join(m.get("text") or "" for m in messages)
         status = "empty" if not messages else ("service_trouble" if self.trouble and self.trouble in reply else "ok")
-        return Turn(text, attempt, status, elapsed, reply)
+        return Turn(text, attempt, status, elapsed, reply, key)
 
     async def _converse(self, session: aiohttp.ClientSession, script: Script, rng: random.Random) -> Conversation:
         conversation = Conversation(script)
         for text in script.turns:
             if self.think_s[1] > 0:
                 await asyncio.sleep(rng.uniform(*self.think_s))
-            turn = await self._say(session, script.sender, text, 1)
+            key = idempotency_key()
+            turn = await self._say(session, script.sender, text, 1, key)
             conversation.turns.append(turn)
             if turn.status.startswith(("http_", "conn_error")):
-                # The widget shows the error; the patient sends the message again.
+                # The widget sends the message again, under the same key.
                 await asyncio.sleep(self.retry_pause_s)
-                conversation.turns.append(await self._say(session, script.sender, text, 2))
+                conversation.turns.append(await self._say(session, script.sender, text, 2, key))
             self.done += 1
         return conversation
 
@@ -219,6 +236,20 @@ def burst_figures(conversations: List[Conversation], wall_s: float) -> Dict[str,
 
 
 # ---- servers ------------------------------------------------------------------------------------
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of the live processes in a process group: a replica and its Sanic
+    workers. Less sensitive than throughput to what else the machine is running."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Fleet:
     """The processes this script starts, each in its own process group, with a pid file the shell
     script's trap can use if this process dies first."""
@@ -280,10 +311,11 @@ def replica_env() -> Dict[str, str]:
         "REDIS_PORT": env("REDIS_PORT"),
         "REDIS_PASSWORD": env("REDIS_PASSWORD"),
         "REDIS_LOCK_DB": "1",
-        "SANIC_WORKERS": "1",
-        # A replica that dies holding a conversation's lock blocks that conversation until its
-        # ticket expires: 60 s by default, too long for a patient waiting on a reply.
-        "TICKET_LOCK_LIFETIME": env("TICKET_LOCK_LIFETIME", "20"),
+        # Sanic workers per replica (SANIC_WORKERS=2 make scale-out): the lock store orders a
+        # conversation's messages across workers as across replicas.
+        "SANIC_WORKERS": env("SANIC_WORKERS", "1"),
+        # A replica that dies holding a conversation's lock frees it when its lease lapses
+        # (lease_seconds in deploy/endpoints.replica.yml), not at the end of the ticket's lifetime.
         "CLINIC_DATABASE_URL": clinic_db_url(),
     }
 
@@ -330,6 +362,10 @@ def check_tracker(conversation: Conversation, tracker: Optional[Dict[str, Any]],
     attempt failed (it may or may not have been handled before the failure)."""
     if tracker is None:
         return "no tracker"
+    keys = [(e.get("metadata") or {}).get("idempotency_key") for e in tracker.get("events", []) if e.get("event") == "user"]
+    doubled = sorted({k for k in keys if k and keys.count(k) > 1})
+    if doubled:
+        return f"{len(doubled)} message(s) stored twice under one idempotency key"
     stored = user_texts(tracker)
     if strict:
         sent = [t.text for t in conversation.turns]
@@ -426,6 +462,7 @@ async def single_process(args: argparse.Namespace, results: Results) -> None:
     endpoints.write_text(json.dumps({
         "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
         "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "trackers.db")},
+        "lock_store": {"type": "clinic.server.lock_store.InMemoryConversationLockStore"},
     }))
     extra = {"CLINIC_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "SANIC_WORKERS": "1"}
     try:
@@ -471,16 +508,22 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
         import redis
 
         red = redis.Redis(host="127.0.0.1", port=int(env("REDIS_PORT")), password=env("REDIS_PASSWORD"), db=1)
-        red.config_resetstat()
 
         # -- burst through nginx --
         await Burst(lb).run(scripts_for(4, "warm", 2, False, 1))
+        red.config_resetstat()
         log(f"burst: {args.conversations} concurrent conversations through nginx ...")
+        replica_groups = [fleet.processes[f"rasa-{i}"].pid for i in range(1, len(rasa_ports) + 1)]
+        cpu_before = sum(group_cpu_seconds(g) for g in replica_groups)
         conversations, wall = await Burst(lb).run(scripts_for(args.conversations, "burst", args.faq_turns, True, 2))
         figures = burst_figures(conversations, wall)
+        figures["rasa_cpu_ms_per_msg"] = round(
+            (sum(group_cpu_seconds(g) for g in replica_groups) - cpu_before) * 1000 / max(1, figures["answered"]), 1)
         results.figures["replicas"] = figures
         log(f"replicas: {figures}")
-        lock_calls = {k: v.get("calls", 0) for k, v in red.info("commandstats").items() if k in ("cmdstat_set", "cmdstat_get", "cmdstat_del")}
+        # One ticket (an INCR inside the lock store's Lua script) per message handled.
+        lock_calls = {k: v.get("calls", 0) for k, v in red.info("commandstats").items()
+                      if k in ("cmdstat_evalsha", "cmdstat_incr", "cmdstat_hset", "cmdstat_set", "cmdstat_get")}
         results.figures["redis_lock_store_commands"] = lock_calls
 
         unanswered = figures["requests"] - figures["statuses"].get("ok", 0)
@@ -502,57 +545,179 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
                       and handoff_check["stored_rows"] == args.conversations,
                       f"{handoff_check['confirmed']}/{args.conversations} confirmed, {handoff_check['stored_rows']} rows"
                       + (f"; {handoff_check['problems'][:3]}" if handoff_check["problems"] else ""))
-        results.check("burst: the Redis lock store was used", lock_calls.get("cmdstat_set", 0) > 0, str(lock_calls))
+        results.check("burst: our Redis lock store took a ticket for every message",
+                      lock_calls.get("cmdstat_incr", 0) >= figures["requests"],
+                      f"{lock_calls.get('cmdstat_incr', 0)} tickets for {figures['requests']} requests; {lock_calls}")
         single = results.figures.get("single_process", {}).get("msgs_per_s")
         if single:
             results.figures["throughput_ratio"] = round(figures["msgs_per_s"] / single, 2)
 
-        # -- a known limit: two messages of one conversation at the same time, on two replicas --
-        results.figures["same_conversation_probe"] = await same_conversation_probe(
-            [f"http://127.0.0.1:{p}" for p in rasa_ports], token, args.probe_pairs)
+        # -- the race test: messages of one conversation at the same moment on two replicas --
+        await race_test(args, results, [f"http://127.0.0.1:{p}" for p in rasa_ports], token)
 
         # -- faults under load --
-        await fault_burst(args, results, fleet, lb, token, rasa_ports, action_ports, extra)
+        await fault_burst(args, results, fleet, lb, token, rasa_ports, action_ports, extra, red)
     finally:
         fleet.stop_all()
 
 
-async def same_conversation_probe(replica_urls: List[str], token: str, pairs: int) -> Dict[str, Any]:
-    """Sends two messages of one conversation at once, one to each replica, `pairs` times. With the
-    Redis lock store they should be handled one after the other (the second waits for the first);
-    reported, not judged: it is where Rasa OSS's lock store shows its limits."""
-    questions = faq_questions()
-    rng = random.Random(5)
-    both_stored = serialised = 0
-    waits = []
+@dataclass
+class RaceCase:
+    sender: str
+    kind: str                  # "pair", "triple", "same-key pair"
+    urls: List[str]            # the replica each request goes to
+    texts: List[str]
+    keys: List[str]
+    opener: Optional[str]      # a message handled before the race (None: the race opens the conversation)
+    answers: List[Tuple[int, List[str], float]] = field(default_factory=list)  # status, reply texts, seconds
+
+
+async def post_message(session: aiohttp.ClientSession, base: str, sender: str, text: str,
+                       key: str) -> Tuple[int, List[str], float]:
+    """(HTTP status, or 0 if the connection failed; the reply texts; seconds)."""
+    started = time.perf_counter()
+    body = {"sender": sender, "message": text, "metadata": {"idempotency_key": key}}
+    try:
+        async with session.post(f"{base}/webhooks/rest/webhook", json=body) as response:
+            raw = await response.read()
+            if response.status != 200:
+                return response.status, [], time.perf_counter() - started
+            return 200, [m.get("text") or "" for m in json.loads(raw)], time.perf_counter() - started
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        return 0, [], time.perf_counter() - started
+
+
+def user_turns(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The tracker's user messages, each with the bot's replies up to the next one and whether the
+    bot went back to listening before it (the turn was finished before the next began)."""
+    turns: List[Dict[str, Any]] = []
+    for event in tracker.get("events", []):
+        kind = event.get("event")
+        if kind == "user":
+            turns.append({"text": event.get("text"), "key": (event.get("metadata") or {}).get("idempotency_key"),
+                          "replies": [], "finished": False})
+        elif turns and kind == "bot":
+            turns[-1]["replies"].append(event.get("text") or "")
+        elif turns and kind == "action" and event.get("name") == "action_listen":
+            turns[-1]["finished"] = True
+    return turns
+
+
+def race_case_counts(case: RaceCase, tracker: Optional[Dict[str, Any]]) -> Dict[str, int]:
+    counts = {"lost": 0, "doubled": 0, "interleaved": 0, "reply_mismatch": 0, "http_errors": 0, "out_of_order": 0}
+    counts["http_errors"] = sum(1 for status, _, _ in case.answers if status != 200)
+    turns = user_turns(tracker or {})
+    keys = [t["key"] for t in turns]
+    for key in dict.fromkeys(case.keys):
+        found = keys.count(key)
+        counts["lost"] += found == 0
+        counts["doubled"] += max(0, found - 1)
+    # Each turn finished (the bot listening again) before the next message was handled.
+    counts["interleaved"] = sum(1 for t in turns if not t["finished"])
+    if case.opener and (not turns or turns[0]["text"] != case.opener):
+        counts["out_of_order"] += 1
+    by_key = {t["key"]: t for t in turns}
+    for (status, replies, _), key, text in zip(case.answers, case.keys, case.texts):
+        turn = by_key.get(key)
+        if status == 200 and turn is not None and (turn["text"] != text or turn["replies"] != replies):
+            counts["reply_mismatch"] += 1
+    return counts
+
+
+async def race_test(args: argparse.Namespace, results: Results, replica_urls: List[str], token: str) -> None:
+    """Pairs (and triples) of messages of one conversation posted at the same moment to different
+    replicas, a few conversations at a time; then every tracker read through Rasa's HTTP API."""
+    questions = sorted(set(faq_questions()))
+    rng = random.Random(7)
+    run = uuid.uuid4().hex[:6]
+    kinds = ["pair"] * args.race_pairs + ["triple"] * args.race_triples + ["same-key pair"] * args.race_same_key
+    rng.shuffle(kinds)
+    cases = []
+    for i, kind in enumerate(kinds):
+        size = 3 if kind == "triple" else 2
+        first, second = replica_urls[i % 2], replica_urls[(i + 1) % 2]
+        urls = [first, second, first][:size]
+        if kind == "same-key pair":
+            texts, keys = [rng.choice(questions)] * 2, [idempotency_key()] * 2
+        else:
+            texts, keys = rng.sample(questions, size), [idempotency_key() for _ in range(size)]
+        # Half the races open their conversation (both replicas find no tracker), half follow a greeting.
+        cases.append(RaceCase(f"scale-race-{run}-{i:03d}", kind, urls, texts, keys, "hello" if i % 2 else None))
+    log(f"race test: {args.race_pairs} pairs, {args.race_triples} triples and {args.race_same_key} pairs under one "
+        f"idempotency key, posted at once to both replicas ({args.race_concurrency} conversations at a time) ...")
+    semaphore = asyncio.Semaphore(args.race_concurrency)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
-        for i in range(pairs):
-            sender = f"scale-probe-{uuid.uuid4().hex[:6]}-{i}"
-            texts = [rng.choice(questions), rng.choice(questions) + " ?"]
+        async def one(case: RaceCase) -> None:
+            async with semaphore:
+                if case.opener:
+                    await post_message(session, case.urls[1], case.sender, case.opener, idempotency_key())
+                case.answers = list(await asyncio.gather(*(post_message(session, url, case.sender, text, key)
+                                                           for url, text, key in zip(case.urls, case.texts, case.keys))))
 
-            async def say(url: str, text: str, sender: str = sender) -> float:
-                started = time.perf_counter()
-                async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as r:
-                    await r.read()
-                return time.perf_counter() - started
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(one(c) for c in cases)), timeout=900)
+        wall = time.monotonic() - started
+    trackers = await fetch_trackers(replica_urls[0], token, [c.sender for c in cases])
+    totals: Dict[str, int] = {}
+    bad_cases = []
+    for case in cases:
+        counts = race_case_counts(case, trackers.get(case.sender))
+        for name, value in counts.items():
+            totals[name] = totals.get(name, 0) + value
+        if any(counts.values()):
+            bad_cases.append(f"{case.sender} ({case.kind}): " + ", ".join(f"{k}={v}" for k, v in counts.items() if v))
+    slowest = [max(seconds for _, _, seconds in c.answers) for c in cases]
+    messages = sum(len(dict.fromkeys(c.keys)) for c in cases)
+    figures = {"cases": {k: kinds.count(k) for k in dict.fromkeys(kinds)}, "requests": sum(len(c.keys) for c in cases),
+               "messages": messages, **totals, "wall_s": round(wall, 1),
+               "slower_reply_s_p50": round(statistics.median(slowest), 2),
+               "slower_reply_s_p95": round(percentile(slowest, 0.95), 2), "bad_cases": bad_cases[:10]}
+    results.figures["race"] = figures
+    log(f"race: {figures}")
+    results.check("race: every message of simultaneous pairs and triples stored once, none lost (Rasa HTTP API)",
+                  totals["lost"] == 0 and totals["doubled"] == 0,
+                  f"{messages} messages in {len(cases)} races: {totals['lost']} lost, {totals['doubled']} doubled")
+    results.check("race: each message followed by its own replies, one turn after the other, every request answered",
+                  totals["interleaved"] == totals["reply_mismatch"] == totals["http_errors"] == totals["out_of_order"] == 0,
+                  f"{totals['interleaved']} interleaved, {totals['reply_mismatch']} replies not the tracker's, "
+                  f"{totals['http_errors']} HTTP errors, {totals['out_of_order']} out of order"
+                  + (f"; e.g. {bad_cases[0]}" if bad_cases else ""))
 
-            elapsed = await asyncio.gather(*(say(u, t) for u, t in zip(replica_urls, texts)))
-            waits.append(max(elapsed))
-            tracker = (await fetch_trackers(replica_urls[-1], token, [sender]))[sender] or {}
-            kinds = [(e.get("event"), e.get("text") if e.get("event") == "user" else e.get("name"))
-                     for e in tracker.get("events", [])]
-            users = [i for i, (kind, _) in enumerate(kinds) if kind == "user"]
-            if sorted(k[1] for k in kinds if k[0] == "user") == sorted(texts):
-                both_stored += 1
-                # Handled one after the other: the bot listened again before the second message.
-                if len(users) == 2 and any(k == ("action", "action_listen") for k in kinds[users[0]:users[1]]):
-                    serialised += 1
-    return {"pairs": pairs, "both_stored": both_stored, "handled_one_after_the_other": serialised,
-            "slowest_reply_s_p50": round(statistics.median(waits), 2) if waits else None}
+
+async def kill_while_holding(fleet: Fleet, name: str, victim_url: str, other_url: str, red: Any,
+                             token: str) -> Dict[str, Any]:
+    """Kills replica `name` (SIGKILL) while it handles a message and holds its conversation's lock;
+    the message is then sent again, under the same key, to the other replica, as the widget does.
+    Blocked = from the kill to that answer."""
+    rng = random.Random(11)
+    text, follow_up = rng.sample(sorted(set(faq_questions())), 2)
+    sender = f"scale-kill-{uuid.uuid4().hex[:8]}"
+    key = idempotency_key()
+    tickets = f"tpi:convlock:{{{sender}}}:t"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
+        request = asyncio.create_task(post_message(session, victim_url, sender, text, key))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not request.done() and not red.hlen(tickets):
+            await asyncio.sleep(0.001)
+        fleet.kill(name)
+        killed = time.monotonic()
+        held = bool(red.hlen(tickets))
+        first = await request
+        status, replies, _ = await post_message(session, other_url, sender, text, key)
+        blocked = time.monotonic() - killed
+        next_status, _, next_seconds = await post_message(session, other_url, sender, follow_up, idempotency_key())
+    tracker = (await fetch_trackers(other_url, token, [sender]))[sender] or {}
+    turns = user_turns(tracker)
+    return {"lock_held_at_kill": held, "killed_request_status": first[0], "resent_status": status,
+            "blocked_s": round(blocked, 2), "next_message_status": next_status,
+            "next_message_s": round(next_seconds, 2),
+            "stored_once": [t["key"] for t in turns].count(key) == 1 and [t["text"] for t in turns][-1:] == [follow_up],
+            "resent_answer_is_the_trackers": bool(replies) and any(t["key"] == key and t["replies"] == replies
+                                                                   for t in turns)}
 
 
 async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, lb: str, token: str,
-                      rasa_ports: List[int], action_ports: List[int], extra: Dict[str, str]) -> None:
+                      rasa_ports: List[int], action_ports: List[int], extra: Dict[str, str], red: Any) -> None:
     log(f"fault case: {args.conversations} conversations with pauses; killing a Rasa replica, "
         "then each action server in turn ...")
     burst = Burst(lb, think_s=(args.think_min, args.think_max))
@@ -576,9 +741,12 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
     async def faults() -> None:
         if not await at(0.15):
             return
-        fleet.kill("rasa-1")
+        kill = await kill_while_holding(fleet, "rasa-1", f"http://127.0.0.1:{rasa_ports[0]}",
+                                        f"http://127.0.0.1:{rasa_ports[1]}", red, token)
+        results.figures["replica_kill"] = kill
         injected.append("rasa-1")
-        note(f"killed Rasa replica 1 (port {rasa_ports[0]}, SIGKILL)")
+        note(f"killed Rasa replica 1 (port {rasa_ports[0]}, SIGKILL) while it held a conversation's lock "
+             f"({kill['lock_held_at_kill']}); the message resent to replica 2 was answered after {kill['blocked_s']} s")
         for i, port in enumerate(action_ports, 1):
             if not await at(0.35 if i == 1 else 0.6):
                 return
@@ -603,6 +771,12 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
 
     results.check("faults: all injected while the burst ran", len(injected) == 1 + len(action_ports),
                   f"killed {', '.join(injected) or 'nothing'}")
+    kill = results.figures.get("replica_kill") or {}
+    results.check("faults: a replica killed holding a conversation's lock blocks it under 5 s; its message stored once",
+                  bool(kill.get("lock_held_at_kill")) and kill.get("resent_status") == 200
+                  and kill.get("blocked_s", 99) < 5 and kill.get("next_message_status") == 200
+                  and bool(kill.get("stored_once")) and bool(kill.get("resent_answer_is_the_trackers")),
+                  json.dumps(kill))
     statuses = figures["statuses"]
     silent = statuses.get("empty", 0)
     results.check("faults: every request got an answer or an honest error (none silent)", silent == 0,
@@ -638,11 +812,19 @@ def summary(results: Results) -> None:
         if figures:
             print(f"{title:<56} {figures['requests']:>5} {figures['msgs_per_s']:>7} {figures['p50_ms']:>8} "
                   f"{figures['p95_ms']:>8} {figures['handoffs_confirmed']:>4}/{figures['handoffs_attempted']:<4}")
-    probe = f.get("same_conversation_probe")
-    if probe:
-        print(f"two messages of one conversation at once on two replicas ({probe['pairs']} times): both stored "
-              f"{probe['both_stored']}, handled one after the other {probe['handled_one_after_the_other']}, "
-              f"slower reply p50 {probe['slowest_reply_s_p50']} s (Redis lock polling)")
+    race = f.get("race")
+    if race:
+        print(f"race test ({', '.join(f'{v} {k}s' for k, v in race['cases'].items())}; {race['messages']} messages, "
+              f"{race['requests']} requests): {race['lost']} lost, {race['doubled']} doubled, "
+              f"{race['interleaved']} interleaved, {race['reply_mismatch']} replies not the tracker's, "
+              f"{race['http_errors']} HTTP errors; slower reply p50 {race['slower_reply_s_p50']} s, "
+              f"p95 {race['slower_reply_s_p95']} s")
+    kill = f.get("replica_kill")
+    if kill:
+        print(f"replica killed holding a conversation's lock: the conversation answered again after "
+              f"{kill['blocked_s']} s (message resent under its key; stored once: {kill['stored_once']})")
+    if (f.get("replicas") or {}).get("rasa_cpu_ms_per_msg"):
+        print(f"CPU of the Rasa replicas per message in the burst: {f['replicas']['rasa_cpu_ms_per_msg']} ms")
     if f.get("throughput_ratio"):
         print(f"throughput, replicas vs single process: {f['throughput_ratio']}x (2 cores shared by everything)")
     faults = f.get("faults") or {}
@@ -667,7 +849,10 @@ def main() -> int:
     parser.add_argument("--faq-turns", type=int, default=3)
     parser.add_argument("--think-min", type=float, default=0.3)
     parser.add_argument("--think-max", type=float, default=1.5)
-    parser.add_argument("--probe-pairs", type=int, default=10)
+    parser.add_argument("--race-pairs", type=int, default=200)
+    parser.add_argument("--race-triples", type=int, default=40)
+    parser.add_argument("--race-same-key", type=int, default=20, help="pairs of one message under one idempotency key")
+    parser.add_argument("--race-concurrency", type=int, default=4, help="races in flight at once")
     parser.add_argument("--skip-single", action="store_true", help="skip the single-process baseline")
     args = parser.parse_args()
     LOGS.mkdir(parents=True, exist_ok=True)

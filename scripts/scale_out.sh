@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The scaled-out assistant, started and tested on this machine (loopback only):
-#   PostgreSQL (conversations + handoffs), Redis (lock store) and nginx, from Debian's packages,
-#   two Rasa server replicas and two action-server replicas behind nginx;
-#   then scripts/scale_out.py runs the bursts, the fault case and the checks, and prints PASS/FAIL.
+#   PostgreSQL (conversations + handoffs), Redis (our lock store and idempotency keys) and nginx,
+#   from Debian's packages, two Rasa server replicas and two action-server replicas behind nginx;
+#   then scripts/scale_out.py runs the bursts, the race test (messages of one conversation at once
+#   on both replicas), the fault case (a replica killed holding a conversation's lock) and the
+#   checks, and prints PASS/FAIL.
 # Everything it starts is stopped again on exit, whatever happens. Data lives under var/scale/.
 #
 #   scripts/scale_out.sh            (make train first: it serves models/current.tar.gz)
@@ -110,7 +112,7 @@ CREATE DATABASE rasa_trackers OWNER rasa;
 CREATE DATABASE clinic OWNER clinic;
 SQL
 
-# ---- Redis: the lock store ---------------------------------------------------------------------
+# ---- Redis: the lock store and the idempotency keys ----------------------------------------------
 log "Redis on 127.0.0.1:$REDIS_PORT ..."
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASSWORD" --protected-mode yes \
   --daemonize yes --pidfile "$SCALE/redis/redis.pid" --logfile "$SCALE/redis/redis.log" \

@@ -1,12 +1,16 @@
-"""Tunes the fallback thresholds on the training data itself, never on the held-out set.
+"""Tunes the fallback thresholds on the training data itself and on the development half of the
+real-question set, never on the held-out set or the blind half.
 
 It holds back a fifth of every intent's training examples, trains the NLU pipeline on the rest,
 parses the held-back fifth once with the gates opened, and then replays the gates' decisions over a
 grid of thresholds. Utility = right answers - 3 x wrong answers - 0.5 x questions asked back: a
 confident wrong answer is the costly error, and a needless "did you mean" costs the patient a tap.
-The parses are kept in bench/results/tuning_parses.json; `--replay` re-scores them without training.
+With `--real-dev` it also trains on all the training data and parses the real-question set's
+development half (tests/data/real_questions/dev.yml; an unanswerable question is right when it
+is called out of scope, asked back when the assistant asks), and prints that grid too.
+The parses are kept in bench/results/tuning_parses*.json; `--replay` re-scores them without training.
 
-    .venv/bin/python scripts/tune_thresholds.py [--config candidate.yml] [--replay]
+    .venv/bin/python scripts/tune_thresholds.py [--config candidate.yml] [--real-dev] [--replay]
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import random
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional, Tuple
 
 import yaml
 
@@ -26,12 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import procs  # noqa: E402
-from clinic.tools.evaluation import nlu_blocks, training_examples  # noqa: E402
+from clinic.tools.evaluation import REAL_DEV_FILE, UNANSWERABLE, load_examples, nlu_blocks, training_examples  # noqa: E402
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking  # noqa: E402
 
 WRONG_ANSWER_COST = 3.0
 ASK_COST = 0.5
 PARSES_FILE = ROOT / "bench" / "results" / "tuning_parses.json"
+REAL_DEV_PARSES_FILE = ROOT / "bench" / "results" / "tuning_parses_real_dev.json"
 
 
 def split_training_data(seed: int = 7):
@@ -89,6 +94,25 @@ def parse_held_back(config_path: Path = ROOT / "config.yml", split_seed: int = 7
     `cache` is a Rasa training cache to share between runs on the same split; only safe when the
     configs differ after the featurizers (see below)."""
     train, held = split_training_data(split_seed)
+    return _train_and_parse(config_path, train, held, cache)
+
+
+def real_dev_label(label: str, intents) -> str:
+    """A real-question label in the tuner's terms: faq/<topic>, an intent, or out_of_scope."""
+    if label == UNANSWERABLE:
+        return "out_of_scope"
+    return label if label in intents else f"faq/{label}"
+
+
+def parse_real_dev(config_path: Path = ROOT / "config.yml", cache: Optional[Path] = None):
+    """Trains on all the training data and parses the real-question set's development half, gates open."""
+    examples = training_examples()
+    train = [{"intent": intent, "examples": "".join(f"- {t}\n" for t in lines)} for intent, lines in examples.items()]
+    held = [(real_dev_label(e["label"], examples), e["text"]) for e in load_examples(REAL_DEV_FILE)]
+    return _train_and_parse(config_path, train, held, cache)
+
+
+def _train_and_parse(config_path: Path, train, held, cache: Optional[Path]):
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "nlu.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": train + word_lists()}, sort_keys=False))
@@ -117,19 +141,27 @@ def parse_held_back(config_path: Path = ROOT / "config.yml", split_seed: int = 7
 
 def main() -> None:
     config_path = Path(sys.argv[sys.argv.index("--config") + 1]) if "--config" in sys.argv else ROOT / "config.yml"
-    if "--replay" in sys.argv:
-        parses = json.loads(PARSES_FILE.read_text())
-    else:
-        parses = parse_held_back(config_path)
-        PARSES_FILE.parent.mkdir(parents=True, exist_ok=True)
-        PARSES_FILE.write_text(json.dumps(parses))
+    sets: List[Tuple[str, Path, Any]] = [("held-back training examples", PARSES_FILE, parse_held_back)]
+    if "--real-dev" in sys.argv:
+        sets.append(("real questions, development half", REAL_DEV_PARSES_FILE, parse_real_dev))
+    for title, path, parse in sets:
+        if "--replay" in sys.argv:
+            parses = json.loads(path.read_text())
+        else:
+            parses = parse(config_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(parses))
+        print_grid(parses, title)
+
+
+def print_grid(parses, title: str) -> None:
     rows = []
     for fallback_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         for topic_threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             for margin in (0.0, 0.1, 0.2, 0.3, 0.4):
                 rows.append((score(parses, fallback_threshold, topic_threshold, margin), fallback_threshold, topic_threshold, margin))
     rows.sort(key=lambda r: (r[0][3], -r[1], -r[2], -r[3]), reverse=True)
-    print(f"{len(parses)} held-back training examples; utility = right - {WRONG_ANSWER_COST:g} x wrong - {ASK_COST:g} x asked")
+    print(f"{len(parses)} {title}; utility = right - {WRONG_ANSWER_COST:g} x wrong - {ASK_COST:g} x asked")
     print("fallback  topic  margin | right  wrong  asked  utility")
     for (right, wrong, asked, utility), f, t, m in rows[:12]:
         print(f"{f:8.2f} {t:6.2f} {m:7.2f} | {right:5.3f} {wrong:6.3f} {asked:6.3f} {utility:8.3f}")

@@ -104,6 +104,7 @@ def start_rasa(model: Path, action_url: str, env: Dict[str, str], log_name: str)
             {
                 "action_endpoint": {"url": f"{action_url}/webhook"},
                 "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(workdir / f"trackers-{port}.db")},
+                "lock_store": {"type": "clinic.server.lock_store.InMemoryConversationLockStore"},
             }
         )
     )

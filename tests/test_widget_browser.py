@@ -46,6 +46,7 @@ class FakeBot:
 
     def __init__(self) -> None:
         self.received: List[Dict[str, str]] = []
+        self.busy_keys: set = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,8 +65,14 @@ class FakeBot:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body["_arrived"] = time.monotonic()
                 fake.received.append(body)
-                status, replies = fake.answer(body["sender"], body["message"])
+                key = (body.get("metadata") or {}).get("idempotency_key")
+                if body["message"] == "busy once please" and key not in fake.busy_keys:
+                    fake.busy_keys.add(key)  # a replica busy or down: the widget tries once more
+                    status, replies = 503, {"error": "busy"}
+                else:
+                    status, replies = fake.answer(body["sender"], body["message"])
                 data = json.dumps(replies).encode()
                 self.send_response(status)
                 self._cors()
@@ -73,6 +80,7 @@ class FakeBot:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                body["_answered"] = time.monotonic()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -535,3 +543,89 @@ def test_tapping_on_a_phone_keeps_the_on_screen_keyboard_down(fake_bot, demo_sit
     wait_until_idle(page)
     assert focused_matches(page, ".tpi-log")
     assert fake_bot.received[-1]["message"] == "html please"
+
+
+# ---------------------------------------------------------------- one message at a time, idempotency keys
+
+
+def received_for(bot: FakeBot, sender: str) -> List[dict]:
+    return [b for b in bot.received if b["sender"] == sender]
+
+
+def test_a_second_send_waits_for_the_first_answer_and_keys_are_per_message(fake_bot, demo_site, open_page):
+    page = open_page(demo_site(fake_bot.url))
+    page.get_by_role("button", name="Chat with us").click()
+    wait_until_idle(page)
+    sender = stored(page, fake_bot.url)["sender"]
+    box = page.get_by_label("Your message")
+    for message in ("slow please", "one", "two"):
+        box.fill(message)
+        box.press("Enter")
+    wait_until_idle(page)
+    sent = received_for(fake_bot, sender)
+    assert [b["message"] for b in sent] == ["/greet", "slow please", "one", "two"]
+    for before, after in zip(sent, sent[1:]):
+        assert after["_arrived"] >= before["_answered"], "a message was sent before the previous one was answered"
+    keys = [b["metadata"]["idempotency_key"] for b in sent]
+    assert len(set(keys)) == 4 and all(re.fullmatch(r"m-[0-9a-f]{32}", k) for k in keys)
+
+
+def test_a_busy_server_gets_the_same_message_again_under_the_same_key(fake_bot, demo_site, open_page):
+    page = open_page(demo_site(fake_bot.url))
+    page.get_by_role("button", name="Chat with us").click()
+    wait_until_idle(page)
+    sender = stored(page, fake_bot.url)["sender"]
+    page.get_by_label("Your message").fill("busy once please")
+    page.get_by_label("Your message").press("Enter")
+    expect(page.locator(".tpi-bot").last).to_have_text(re.compile("Echo: busy once please"), timeout=15_000)
+    tries = [b for b in received_for(fake_bot, sender) if b["message"] == "busy once please"]
+    assert len(tries) == 2 and tries[0]["metadata"] == tries[1]["metadata"]
+    assert not page.locator(".tpi-notice").count()
+
+
+def test_try_again_resends_under_the_first_key(fake_bot, demo_site, open_page):
+    page = open_page(demo_site(fake_bot.url))
+    page.get_by_role("button", name="Chat with us").click()
+    wait_until_idle(page)
+    sender = stored(page, fake_bot.url)["sender"]
+    page.get_by_label("Your message").fill("error please")
+    page.get_by_label("Your message").press("Enter")
+    page.locator(".tpi-notice").wait_for()
+    page.get_by_role("button", name="Try again").click()
+    expect(page.locator(".tpi-notice")).to_have_count(2)
+    tries = [b for b in received_for(fake_bot, sender) if b["message"] == "error please"]
+    assert len(tries) == 2 and tries[0]["metadata"]["idempotency_key"] == tries[1]["metadata"]["idempotency_key"]
+
+
+def test_two_tabs_of_one_conversation_never_send_at_once(fake_bot, demo_site, browser):
+    """A duplicated tab carries the conversation (its sessionStorage) along: the tabs take turns."""
+    url = demo_site(fake_bot.url)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        first = context.new_page()
+        first.goto(url)
+        first.get_by_role("button", name="Chat with us").click()
+        wait_until_idle(first)
+        key = "tpi-chat:" + fake_bot.url.rstrip("/")
+        state = first.evaluate("k => sessionStorage.getItem(k)", key)
+        second = context.new_page()
+        second.add_init_script(f"sessionStorage.setItem({json.dumps(key)}, {json.dumps(state)});")
+        second.goto(url)
+        second.get_by_label("Your message").wait_for()
+        sender = json.loads(state)["sender"]
+        first.get_by_label("Your message").fill("slow please")
+        first.get_by_label("Your message").press("Enter")
+        deadline = time.monotonic() + 15
+        while not any(b["message"] == "slow please" for b in received_for(fake_bot, sender)):
+            assert time.monotonic() < deadline, "the first tab's message never arrived"
+            time.sleep(0.05)
+        second.get_by_label("Your message").fill("one")
+        second.get_by_label("Your message").press("Enter")
+        wait_until_idle(first)
+        wait_until_idle(second)
+        sent = [b for b in received_for(fake_bot, sender) if b["message"] in ("slow please", "one")]
+        assert [b["message"] for b in sent] == ["slow please", "one"]
+        assert sent[1]["_arrived"] >= sent[0]["_answered"]
+    finally:
+        context.close()
+

@@ -13,6 +13,10 @@
  *
  * Safety rule for anyone editing this file: message data (from the bot or the patient) only ever
  * reaches the page through textContent or validated attributes, never through an HTML parser.
+ *
+ * One message at a time: a conversation's next message is sent only once the previous one has its
+ * answer (in this tab, and across tabs of the same conversation), and every message carries an
+ * idempotency key that its retries repeat, so the server handles it once however often it is sent.
  */
 (function () {
   "use strict";
@@ -30,6 +34,7 @@
   var data = script.dataset;
   var MAX_LENGTH = 1000;
   var TIMEOUT_MS = 30000;
+  var RETRY_DELAY_MS = 1000;
   var HISTORY_LIMIT = 200;
   var cfg = {
     server: (data.server || "").replace(/\/+$/, ""),
@@ -110,12 +115,16 @@
     return node;
   }
 
-  function newSender() {
+  function randomId(prefix) {
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
-    return "web-" + Array.prototype.map.call(bytes, function (b) {
+    return prefix + Array.prototype.map.call(bytes, function (b) {
       return (b + 256).toString(16).slice(1);
     }).join("");
+  }
+
+  function newSender() {
+    return randomId("web-");
   }
 
   function luminance(hex) {
@@ -355,11 +364,12 @@
       var button = el("button", { type: "button", "class": "tpi-reply" }, b.title);
       button.addEventListener("click", function (e) {
         if (b.retry) {
-          // A used "Try again" must not come back with the history after a reload.
+          // A used "Try again" must not come back with the history after a reload. It resends the
+          // message under its first key: if the server did handle it, it answers without doing so twice.
           delete m.buttons;
           save();
           clearReplies();
-          post(b.payload);
+          post(b.payload, typeof b.key === "string" ? b.key : null);
         } else {
           send(b.payload, b.title);
         }
@@ -401,13 +411,13 @@
     state.messages.forEach(function (m, i) { renderMessage(m, i > lastUser); });
   }
 
-  function notice(kind, payload) {
+  function notice(kind, payload, key) {
     var words = t();
     addMessage({
       who: "notice",
       lang: state.lang,
       text: (words[kind] || words.down) + words.reach() + words.emergencyNow(),
-      buttons: [{ title: words.retry, payload: payload, retry: true }]
+      buttons: [{ title: words.retry, payload: payload, retry: true, key: key }]
     });
   }
 
@@ -424,18 +434,20 @@
     }
   }
 
-  function request(payload, sender) {
+  function requestOnce(payload, sender, key) {
     var controller = window.AbortController ? new AbortController() : null;
     var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
     return fetch(cfg.server + "/webhooks/rest/webhook", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: payload, metadata: { language: state.lang } }),
+      body: JSON.stringify({
+        sender: sender, message: payload, metadata: { idempotency_key: key, language: state.lang }
+      }),
       credentials: "omit",
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
       clearTimeout(timer);
-      if (!response.ok) throw { kind: "error" };
+      if (!response.ok) throw { kind: "error", status: response.status };
       return response.json().catch(function () { throw { kind: "error" }; });
     }, function (err) {
       clearTimeout(timer);
@@ -443,13 +455,33 @@
     });
   }
 
-  // Replies are shown in the order the patient asked, even if they type faster than the bot.
-  function post(payload) {
+  // A lost connection or a replica that is down or busy (502, 503, 504) gets one more try after a
+  // pause, under the same key, before the patient is told.
+  function request(payload, sender, key) {
+    return requestOnce(payload, sender, key).catch(function (err) {
+      if (err.kind !== "down" && [502, 503, 504].indexOf(err.status) < 0) throw err;
+      return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAY_MS); }).then(function () {
+        return requestOnce(payload, sender, key);
+      });
+    });
+  }
+
+  // A duplicated tab shares the conversation: the browser's Web Locks keep its tabs from sending
+  // at the same time too (where there are none, each tab still sends one message at a time).
+  function oneAtATime(sender, task) {
+    var locks = window.navigator.locks;
+    return locks && locks.request ? locks.request(STORE_KEY + ":" + sender, task) : task();
+  }
+
+  // Replies are shown in the order the patient asked, even if they type faster than the bot: a
+  // message is sent only when the one before it has its answer.
+  function post(payload, key) {
     var mine = epoch, sender = state.sender;
+    key = key || randomId("m-");
     pending++;
     setTyping(true);
     queue = queue.then(function () {
-      return request(payload, sender).then(function (replies) {
+      return oneAtATime(sender, function () { return request(payload, sender, key); }).then(function (replies) {
         if (mine !== epoch) return;
         var first = null;
         var items = (Array.isArray(replies) ? replies : []).filter(function (r) {
@@ -477,9 +509,10 @@
           }
         });
         if (first) scrollToShow(first);
-        else notice("empty", payload);
+        // An empty answer was an answer: trying again asks anew, under a new key.
+        else notice("empty", payload, null);
       }, function (err) {
-        if (mine === epoch) notice(err.kind || "down", payload);
+        if (mine === epoch) notice(err.kind || "down", payload, key);
       }).then(function () {
         if (mine !== epoch) return;
         pending--;

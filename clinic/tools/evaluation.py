@@ -1,17 +1,20 @@
-"""Scores the assistant's understanding on labelled messages (the held-out sets in tests/data/).
+"""Scores the assistant's understanding on labelled messages: the held-out set in tests/data/ and
+the real-question sets (tests/data/real_questions/{dev,blind}.yml, questions real people asked).
 
-A label is a FAQ topic id, another intent (greet, request_nurse, book_appointment, ...: the Spanish
-set has them) or ``unanswerable``. A message with a topic label counts as *answered* when the
-assistant replies with a FAQ topic; one with an intent label when it acts on any intent but
-out_of_scope and nlu_fallback. A message is *deflected* when the assistant says it can't answer
-(out_of_scope) or asks what was meant (nlu_fallback). The figures:
+A label is a FAQ topic id, another intent the assistant acts on (book_appointment,
+request_nurse: the real-question sets have them), or "unanswerable". A message counts as
+*deflected* when the assistant says it can't answer (out_of_scope) or asks what was meant
+(nlu_fallback), and as *answered* otherwise: with its FAQ topic, or with its intent. The figures:
 
-- top1: share of answerable messages whose best reading is the right one (the topic answered, or
-  the first one offered when the assistant asks; for an intent label, the intent);
+- top1: share of answerable messages whose best guess is right (the topic or intent answered, or
+  the first topic offered when the assistant asks);
 - answered_right: share of answerable messages answered outright with the right topic or intent;
-- answered_wrong: share of answerable messages answered outright with a wrong one (the costly
-  error: a confident wrong answer);
+- answered_wrong: share of answerable messages answered outright with a wrong topic or intent (the
+  costly error: a confident wrong answer; a question taken for small talk counts too);
 - deflected: share of unanswerable messages deflected rather than answered.
+
+The blind real-question set is scored once per round, never tuned on, and nothing of either half
+goes into the training data (tests/data/real_questions/README.md).
 """
 
 from __future__ import annotations
@@ -27,15 +30,17 @@ from clinic.settings import PROJECT_ROOT
 from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 
 UNANSWERABLE = "unanswerable"
-# Labels that name an intent, not a FAQ topic.
-NON_TOPIC_LABELS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_nurse",
-                    "book_appointment"}
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
-SPANISH_DIR = PROJECT_ROOT / "tests" / "data" / "spanish_questions"
+REAL_QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data" / "real_questions"
+REAL_DEV_FILE = REAL_QUESTIONS_DIR / "dev.yml"
+REAL_BLIND_FILE = REAL_QUESTIONS_DIR / "blind.yml"
 # Spanish patient questions (tests/data/spanish_questions/README.md): dev may be studied; blind is
 # scored once per round and never tuned on.
-SPANISH_SETS = {"spanish_dev": SPANISH_DIR / "dev.yml", "spanish_blind": SPANISH_DIR / "blind.yml"}
+SPANISH_DIR = PROJECT_ROOT / "tests" / "data" / "spanish_questions"
+SPANISH_DEV_FILE = SPANISH_DIR / "dev.yml"
+SPANISH_BLIND_FILE = SPANISH_DIR / "blind.yml"
+SPANISH_SETS = {"spanish_dev": SPANISH_DEV_FILE, "spanish_blind": SPANISH_BLIND_FILE}
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
 
@@ -47,29 +52,24 @@ class Outcome:
     topic: Optional[str]
     confidence: float
 
-    @property
-    def is_topic(self) -> bool:
-        """The label is a FAQ topic (not another intent, not unanswerable)."""
-        return self.label != UNANSWERABLE and self.label not in NON_TOPIC_LABELS
+    kind: str = ""
 
     @property
     def answered(self) -> bool:
-        if self.label in NON_TOPIC_LABELS:
-            return self.intent not in DEFLECTING_INTENTS
-        return self.intent == RETRIEVAL_INTENT
+        return bool(self.intent) and self.intent not in DEFLECTING_INTENTS
 
     @property
     def deflected(self) -> bool:
         return self.intent in DEFLECTING_INTENTS
 
     @property
-    def reading(self) -> Optional[str]:
-        """What the assistant took the message for, in the label's terms."""
-        return self.topic if self.is_topic else self.intent
+    def guess(self) -> Optional[str]:
+        """The topic answered or offered first, or the intent acted on (for a non-FAQ answer)."""
+        return self.topic if self.intent in (RETRIEVAL_INTENT, "nlu_fallback") else self.intent
 
     @property
     def right(self) -> bool:
-        return self.reading == self.label
+        return self.guess == self.label
 
 
 @dataclass
@@ -129,12 +129,12 @@ def training_texts(nlu_dir: Path = NLU_DIR) -> List[str]:
 
 
 def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
-    """The set's examples, each with its label under "topic" (sets label it "topic" or "label")."""
+    """Labelled messages; the held-out set's `topic` key is read as the label."""
     examples = yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]
-    return [{**e, "topic": e.get("topic") or e["label"]} for e in examples]
+    return [{**e, "label": e.get("label", e.get("topic"))} for e in examples]
 
 
-def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome:
+def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any], kind: str = "") -> Outcome:
     intent = (parsed.get("intent") or {}).get("name") or ""
     ranking = topic_ranking(parsed)
     # When the assistant deflects, the topic it would have offered first still tells whether the
@@ -146,6 +146,7 @@ def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any]) -> Outcome
         intent=intent,
         topic=topic,
         confidence=float((parsed.get("intent") or {}).get("confidence") or 0.0),
+        kind=kind,
     )
 
 
@@ -153,7 +154,7 @@ async def evaluate(parse: Callable[[str], Awaitable[Dict[str, Any]]], examples: 
     report = Report()
     for example in examples:
         parsed = await parse(example["text"])
-        report.outcomes.append(outcome_from_parse(example["text"], example["topic"], parsed))
+        report.outcomes.append(outcome_from_parse(example["text"], example["label"], parsed, example.get("kind", "")))
     return report
 
 
