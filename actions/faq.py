@@ -22,6 +22,8 @@ CLARIFY_RESPONSES = ("utter_clarify_topic", "utter_clarify_rephrase")
 SAME_TOPIC = "utter_follow_up_same_topic"
 GIVE_UP = "utter_clarify_give_up"
 NOT_COVERED = "utter_follow_up_not_covered"
+NURSE_BUTTON_ES = {"title": "Hablar con una enfermera", "payload": "/request_nurse"}
+LANGUAGE_SLOT = "language"
 # Topics below this share of the response selector's belief are not worth offering as a guess.
 MIN_CANDIDATE_CONFIDENCE = 0.1
 MAX_CANDIDATES = 3
@@ -43,8 +45,9 @@ class ActionTopicFit(Action):
         if topic is None:
             return []
         said = set()
+        language = tracker.get_slot(LANGUAGE_SLOT)
         for entity in tracker.latest_message.get("entities") or []:
-            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")))
+            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")), language)
             if fit and fit not in said:
                 said.add(fit)
                 dispatcher.utter_message(text=fit)
@@ -177,10 +180,12 @@ class ActionAnswerInContext(Action):
         related = related_topics(context.recent_topic(load_rules().recent_turns), domain)[:MAX_RELATED]
         candidates = list(dict.fromkeys(related + ranked))[:MAX_CANDIDATES]
         if candidates:
+            language = tracker.get_slot(LANGUAGE_SLOT) if tracker else None
+            nurse = NURSE_BUTTON_ES if language == "es" else NURSE_BUTTON
             dispatcher.utter_message(
                 response="utter_clarify_topic",
-                buttons=[{"title": contract.topics[t].title, "payload": contract.topics[t].payload} for t in candidates]
-                + [NURSE_BUTTON],
+                buttons=[{"title": contract.topics[t].title_in(language), "payload": contract.topics[t].payload}
+                         for t in candidates] + [nurse],
             )
         else:
             dispatcher.utter_message(response="utter_clarify_rephrase")

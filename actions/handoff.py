@@ -48,6 +48,7 @@ KIND_SLOT = "handoff_kind"
 REFERENCE_SLOT = "handoff_reference"
 STOPPED = HANDOFF_STOPPED
 DIDNT_HELP_TOPIC = "faq/not_helping"
+LANGUAGE_SLOT = "language"
 
 
 def _latest_intent(tracker: Tracker) -> Optional[Text]:
@@ -239,7 +240,8 @@ class ActionOfferHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_urgent_start")
         else:
             dispatcher.utter_message(response=f"utter_offer_handoff_{kind}",
-                                     line_status=line_status(get_settings().nurse_line))
+                                     line_status=line_status(get_settings().nurse_line,
+                                                             language=tracker.get_slot(LANGUAGE_SLOT)))
         return [SlotSet(KIND_SLOT, kind)]
 
 
@@ -397,6 +399,7 @@ def _new_handoff(tracker: Tracker, answers: Dict[Text, Any]) -> NewHandoff:
         topics=handoff_record.topics(tracker.events),
         red_flags=flags,
         transcript=handoff_record.transcript(tracker.events),
+        language=handoff_record.language(tracker.get_slot(LANGUAGE_SLOT)),
         **answers,
     )
 
@@ -428,12 +431,13 @@ class ActionSubmitHandoff(Action):
             return cleared
         logger.info("handoff %s %s (kind=%s urgency=%s)", handoff["reference"],
                     "recorded" if created else "already recorded", handoff["kind"], handoff["urgency"])
-        self._confirm(dispatcher, handoff, settings)
+        self._confirm(dispatcher, handoff, settings, tracker.get_slot(LANGUAGE_SLOT))
         return cleared + [SlotSet(REFERENCE_SLOT, handoff["reference"])]
 
     @staticmethod
-    def _confirm(dispatcher: CollectingDispatcher, handoff: Dict[Text, Any], settings) -> None:
-        window = callback_window(settings.nurse_line, datetime.now(timezone.utc))
+    def _confirm(dispatcher: CollectingDispatcher, handoff: Dict[Text, Any], settings,
+                 language: Optional[Text] = None) -> None:
+        window = callback_window(settings.nurse_line, datetime.now(timezone.utc), language)
         details = {
             "reference": handoff["reference"],
             "phone": display_phone(handoff["callback_phone"]),

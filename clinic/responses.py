@@ -27,3 +27,6 @@ URGENT_WARNINGS = (URGENT_WARNING, SAID_AGAIN[URGENT_WARNING])
 # Said when the action server or the handoff database is down: nothing was passed on.
 SERVICE_TROUBLE = "utter_service_trouble"
 HANDOFF_STOPPED = "utter_handoff_stopped"
+# A message clearly in a language the assistant does not speak: a short bilingual reply with the
+# nurse line and the emergency number (the safety policy says it).
+OTHER_LANGUAGE = "utter_other_language"

@@ -25,6 +25,8 @@ class NurseLine:
     phone: str
     hours_text: str
     timezone: str
+    # The hours in Spanish, for the Spanish replies (the English text when the clinic gives none).
+    hours_text_es: str = ""
     # weekday index (Monday=0) -> (opens, closes)
     open_hours: Dict[int, Tuple[time, time]] = field(default_factory=dict)
 
@@ -48,6 +50,23 @@ class NurseLine:
 
 
 @dataclass(frozen=True)
+class NurseLineTargets:
+    """How fast the clinic means the nurse line to claim and to resolve a handoff (the analytics
+    page shows the measured times against these)."""
+
+    claim_minutes: float = 30.0
+    resolve_minutes: float = 240.0
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """What the review queue collects besides deflected and asked-back messages."""
+
+    # An answer whose topic (or intent) confidence is below this is queued for review too.
+    low_confidence_below: float = 0.8
+
+
+@dataclass(frozen=True)
 class Settings:
     clinic_name: str
     nurse_line: NurseLine
@@ -57,6 +76,10 @@ class Settings:
     database_url: str
     webhook_url: str
     retention_days: int
+    targets: NurseLineTargets = field(default_factory=NurseLineTargets)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
+    # How to reach the crisis line in Spanish, in Spanish (the Spanish crisis replies say it).
+    crisis_line_spanish: str = ""
 
     def response_slots(self) -> Dict[str, str]:
         """The values the bot's responses show, kept in domain.yml's slots."""
@@ -64,8 +87,10 @@ class Settings:
             "clinic_name": self.clinic_name,
             "nurse_line_phone": self.nurse_line.phone,
             "nurse_line_hours": self.nurse_line.hours_text,
+            "nurse_line_hours_es": self.nurse_line.hours_text_es or self.nurse_line.hours_text,
             "emergency_number": self.emergency_number,
             "crisis_line": self.crisis_line,
+            "crisis_line_spanish": self.crisis_line_spanish or self.crisis_line,
         }
 
 
@@ -86,6 +111,8 @@ def load_settings(path: Optional[Path] = None) -> Settings:
     path = Path(path or os.environ.get("CLINIC_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE)
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     line = raw.get("nurse_line") or {}
+    targets = line.get("targets") or {}
+    review = raw.get("review") or {}
     hours = {
         WEEKDAYS.index(day): _parse_window(window)
         for day, window in (line.get("open_hours") or {}).items()
@@ -97,6 +124,7 @@ def load_settings(path: Optional[Path] = None) -> Settings:
             hours_text=str(line.get("hours_text", "")),
             timezone=str(line.get("timezone", "UTC")),
             open_hours=hours,
+            hours_text_es=str(line.get("hours_text_es", "")),
         ),
         emergency_number=str(raw.get("emergency_number") or "911"),
         crisis_line=str(raw.get("crisis_line") or "988"),
@@ -106,6 +134,14 @@ def load_settings(path: Optional[Path] = None) -> Settings:
         ),
         webhook_url=os.environ.get("CLINIC_WEBHOOK_URL", str(raw.get("webhook_url") or "")),
         retention_days=int(raw.get("retention_days", 90)),
+        targets=NurseLineTargets(
+            claim_minutes=float(targets.get("claim_minutes", NurseLineTargets.claim_minutes)),
+            resolve_minutes=float(targets.get("resolve_minutes", NurseLineTargets.resolve_minutes)),
+        ),
+        review=ReviewSettings(
+            low_confidence_below=float(review.get("low_confidence_below", ReviewSettings.low_confidence_below)),
+        ),
+        crisis_line_spanish=str(raw.get("crisis_line_spanish") or ""),
     )
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import ARTIFACTS, ROOT
 from tests.handoff_samples import PII_STRINGS, SCRIPT_PROBE
+from tests.review_script import build as review_conversations
+from tests.review_script import personal_details as review_details
 from tests.test_concurrent_handoffs import load_script
 
 LOG_PLACES = [ARTIFACTS, ROOT / "var", ROOT / "logs"]
@@ -46,6 +48,8 @@ def patient_details() -> List[str]:
     details = list(PII_STRINGS) + [SCRIPT_PROBE, "Testperson"] + conversation_details()
     details += [p.phone for p in invented] + [p.phone[2:] for p in invented] + [p.phone_typed for p in invented]
     details += [p.reason.split(":", 1)[1].strip() for p in invented[:1]]
+    # The names and numbers the review queue's scripted patients type into their questions.
+    details += [d for d in review_details(review_conversations()) if " " in d or any(ch.isdigit() for ch in d)]
     return sorted(set(details))
 
 

@@ -26,11 +26,15 @@ _SPACES = re.compile(r"\s+")
 STOP_PHRASES = {
     "stop", "cancel", "quit", "exit", "end", "never mind", "nevermind", "forget it", "no", "nope",
     "no thanks", "no thank you", "i changed my mind", "changed my mind", "don't call me", "dont call me",
+    # Spanish (the form asks in Spanish for a conversation in Spanish)
+    "parar", "para", "pare", "alto", "cancelar", "cancela", "cancele", "salir", "basta", "ya no",
+    "no gracias", "no muchas gracias", "olvidalo", "olvídalo", "olvidelo", "olvídelo", "mejor no",
+    "cambie de opinion", "cambié de opinión", "no me llamen", "no me llame",
 }
 _MARKUP = re.compile(r"[<>{}\[\]`\\]|https?:|www\.", re.IGNORECASE)
 # Letters of any script, with the marks names really use between them.
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'’,-]+[^\W\d_]+)*\.?$")
-_NAME_LEAD_IN = re.compile(r"^(?:(?:hi|hello|hey)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me)\s+", re.IGNORECASE)
+_NAME_LEAD_IN = re.compile(r"^(?:(?:hi|hello|hey|hola)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me|me llamo|mi nombre es|soy|nombre:)\s+", re.IGNORECASE)
 
 
 def _tidy(text: object) -> str:
@@ -39,7 +43,7 @@ def _tidy(text: object) -> str:
 
 def is_stop_request(text: object) -> bool:
     words = re.sub(r"[^\w' ]+", " ", _tidy(text).lower())
-    words = _SPACES.sub(" ", re.sub(r"\b(please|just|ok|okay)\b", " ", words)).strip()
+    words = _SPACES.sub(" ", re.sub(r"\b(please|just|ok|okay|por favor|mejor)\b", " ", words)).strip()
     return words in STOP_PHRASES
 
 

@@ -27,13 +27,16 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     and_,
     create_engine,
     delete,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -64,11 +67,17 @@ OUTCOMES = {
     "not_needed": "No call needed",
     "other": "Other (see notes)",
 }
+# The patient's language, so the nurse line can call with an interpreter.
+LANGUAGES = {"en": "English", "es": "Spanish"}
+DEFAULT_LANGUAGE = "en"
 REFERENCE_PREFIX = "TPI-"
 # No 0/O or 1/I: patients read the reference out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 5
 TOKEN_PREFIX = "tpi_"
+# What a staff account may do beyond the handoff queue, which every account works. Reviewers sort
+# the review queue of unanswered questions (console: Review).
+ROLES = ("reviewer",)
 MAX_NOTES = 4000
 
 
@@ -114,6 +123,7 @@ class HandoffRow(Base):
     topics = Column(JSON, nullable=False, default=list)
     red_flags = Column(JSON, nullable=False, default=list)
     transcript = Column(JSON, nullable=False, default=list)
+    language = Column(String(8), nullable=False, default=DEFAULT_LANGUAGE, server_default=DEFAULT_LANGUAGE)
     created_at = Column(DateTime, nullable=False, index=True)
     updated_at = Column(DateTime, nullable=False)
     claimed_by = Column(String(100))
@@ -131,6 +141,16 @@ class StaffUserRow(Base):
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
+
+
+class StaffRoleRow(Base):
+    # A table of its own (not a column of staff_users), so that databases made before roles
+    # existed get it from create_all without a migration.
+    __tablename__ = "staff_roles"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    role = Column(String(40), nullable=False)
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_staff_role"),)
 
 
 class StaffSessionRow(Base):
@@ -194,6 +214,7 @@ class NewHandoff:
     topics: List[str] = field(default_factory=list)
     red_flags: List[Dict[str, Any]] = field(default_factory=list)
     transcript: List[Dict[str, Any]] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -202,6 +223,7 @@ class StaffSession:
     username: str
     csrf_token: str
     expires_at: datetime
+    roles: Tuple[str, ...] = ()
 
 
 def _handoff_dict(row: HandoffRow) -> Dict[str, Any]:
@@ -219,6 +241,7 @@ def _handoff_dict(row: HandoffRow) -> Dict[str, Any]:
         "topics": list(row.topics or []),
         "red_flags": list(row.red_flags or []),
         "transcript": list(row.transcript or []),
+        "language": row.language or DEFAULT_LANGUAGE,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "claimed_by": row.claimed_by,
@@ -265,6 +288,27 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, future=True)
 
 
+# Columns added after the first release, with the DDL that adds them to an older database
+# (create_all makes missing tables, never missing columns).
+_LATER_COLUMNS = {
+    ("handoffs", "language"): f"ALTER TABLE handoffs ADD COLUMN language VARCHAR(8) NOT NULL DEFAULT '{DEFAULT_LANGUAGE}'",
+}
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    tables = {table: {c["name"] for c in inspect(engine).get_columns(table)}
+              for table in {table for table, _ in _LATER_COLUMNS}}
+    for (table, column), ddl in _LATER_COLUMNS.items():
+        if column not in tables[table]:
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(ddl))
+            except DBAPIError as error:
+                # Another process may have added it between our look and the ALTER.
+                if "duplicate" not in str(error.orig).lower() and "exists" not in str(error.orig).lower():
+                    raise
+
+
 class HandoffStore:
     def __init__(self, url: str):
         self.url = url
@@ -282,6 +326,9 @@ class HandoffStore:
             return self._sessions
         with self._lock:
             if not self._schema_ready:
+                # The review queue's tables live beside the handoffs (one schema, one create_all).
+                import clinic.handoff.review_store  # noqa: F401
+
                 if self._engine is None:
                     self._engine = _make_engine(self.url)
                     self._sessions = sessionmaker(self._engine, expire_on_commit=False, future=True)
@@ -292,8 +339,14 @@ class HandoffStore:
                     if "already exists" not in str(error.orig):
                         raise
                     Base.metadata.create_all(self._engine)
+                _add_missing_columns(self._engine)
                 self._schema_ready = True
         return self._sessions
+
+    def session(self):
+        """One transaction on the clinic's database, for the modules that keep tables beside the
+        handoffs (the review queue); database trouble raises StoreUnavailable."""
+        return self._session()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -326,6 +379,8 @@ class HandoffStore:
             raise ValueError(f"unknown kind {new.kind!r}")
         if new.urgency not in URGENCY_RANK:
             raise ValueError(f"unknown urgency {new.urgency!r}")
+        if new.language not in LANGUAGES:
+            raise ValueError(f"unknown language {new.language!r}")
         for _ in range(5):
             existing = self._by_idempotency_key(new.idempotency_key)
             if existing is not None:
@@ -361,6 +416,7 @@ class HandoffStore:
             topics=list(new.topics),
             red_flags=list(new.red_flags),
             transcript=list(new.transcript),
+            language=new.language,
             created_at=now,
             updated_at=now,
         )
@@ -384,10 +440,14 @@ class HandoffStore:
             row = session.execute(select(HandoffRow).where(HandoffRow.reference == reference)).scalar_one_or_none()
             return _handoff_dict(row) if row else None
 
-    def list_handoffs(self, statuses=OPEN_STATUSES, limit: int = 200) -> List[Dict[str, Any]]:
-        """Most urgent first, then oldest first: the order in which staff should work them."""
+    def list_handoffs(self, statuses=OPEN_STATUSES, limit: int = 200,
+                      language: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Most urgent first, then oldest first: the order in which staff should work them; only
+        the patients who spoke ``language`` when it is given."""
         with self._session() as session:
             query = select(HandoffRow).where(HandoffRow.status.in_(list(statuses)))
+            if language:
+                query = query.where(HandoffRow.language == language)
             if tuple(statuses) == ("resolved",):
                 query = query.order_by(HandoffRow.resolved_at.desc(), HandoffRow.id.desc())
             else:
@@ -494,6 +554,38 @@ class HandoffStore:
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == user_id))
             session.add(AuditRow(at=utcnow(), actor="admin", action="password_set", detail=f"user={username}"))
 
+    def grant_role(self, username: str, role: str, actor: str = "admin") -> bool:
+        """Give an account a role; False when it had it already."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        with self._session() as session:
+            user_id = self._user_id(session, username)
+            if role in _roles(session, user_id):
+                return False
+            session.add(StaffRoleRow(user_id=user_id, role=role))
+            session.add(AuditRow(at=utcnow(), actor=actor, action="role_granted", detail=f"user={username} role={role}"))
+            return True
+
+    def revoke_role(self, username: str, role: str, actor: str = "admin") -> bool:
+        """Take a role away; False when the account did not have it. Takes effect on its next request."""
+        with self._session() as session:
+            user_id = self._user_id(session, username)
+            result = session.execute(delete(StaffRoleRow).where(and_(StaffRoleRow.user_id == user_id, StaffRoleRow.role == role)))
+            if result.rowcount:
+                session.add(AuditRow(at=utcnow(), actor=actor, action="role_revoked", detail=f"user={username} role={role}"))
+            return bool(result.rowcount)
+
+    def roles_of(self, username: str) -> Tuple[str, ...]:
+        with self._session() as session:
+            return _roles(session, self._user_id(session, username))
+
+    @staticmethod
+    def _user_id(session: Session, username: str) -> int:
+        user_id = session.execute(select(StaffUserRow.id).where(StaffUserRow.username == username)).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(username)
+        return user_id
+
     def user_exists(self, username: str) -> bool:
         with self._session() as session:
             return session.execute(select(StaffUserRow.id).where(StaffUserRow.username == username)).first() is not None
@@ -517,7 +609,7 @@ class HandoffStore:
                                   created_at=now, last_seen_at=now, expires_at=min(now + idle, now + maximum))
             session.add(row)
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.expires_at < now))
-            return secret, StaffSession(user_id, user.username, row.csrf_token, row.expires_at)
+            return secret, StaffSession(user_id, user.username, row.csrf_token, row.expires_at, _roles(session, user_id))
 
     def touch_session(self, secret: str, idle: timedelta, maximum: timedelta) -> Optional[StaffSession]:
         """The live session for a cookie value, its idle expiry pushed on; None when expired."""
@@ -534,7 +626,7 @@ class HandoffStore:
                 return None
             row.last_seen_at = now
             row.expires_at = min(now + idle, row.created_at + maximum)
-            return StaffSession(user.id, user.username, row.csrf_token, row.expires_at)
+            return StaffSession(user.id, user.username, row.csrf_token, row.expires_at, _roles(session, user.id))
 
     def close_session(self, secret: str) -> None:
         with self._session() as session:
@@ -627,6 +719,10 @@ class HandoffStore:
             session.add(AuditRow(at=utcnow(), actor=actor, action="purged",
                                  detail=f"{len(references)} handoffs created before {older_than:%Y-%m-%d %H:%M} UTC"))
             return len(references)
+
+
+def _roles(session: Session, user_id: int) -> Tuple[str, ...]:
+    return tuple(sorted(session.execute(select(StaffRoleRow.role).where(StaffRoleRow.user_id == user_id)).scalars()))
 
 
 _stores: Dict[str, HandoffStore] = {}

@@ -1,8 +1,10 @@
 """A dialogue policy that puts patient safety ahead of every other prediction.
 
-It answers a red flag found by the NLU pipeline before anything else, active forms included, and it
-tells the patient the truth when one of our custom actions failed (the action server being down,
-for instance) instead of leaving them without a reply. It needs no action server itself: its
+It answers a red flag found by the NLU pipeline before anything else, active forms included; it
+gives a patient who writes in a language the assistant does not speak the nurse line and the
+emergency number in a short bilingual reply (outside forms) instead of a guess; and it tells the
+patient the truth when one of our custom actions failed (the action server being down, for
+instance) instead of leaving them without a reply. It needs no action server itself: its
 replies are the domain's responses, rendered by Rasa.
 """
 
@@ -15,7 +17,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_EXTRACT_SLOTS, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -23,12 +25,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
 import clinic.nlu.rasa_speedups  # noqa: F401
-from clinic.responses import RED_FLAG_RESPONSES, SAID_AGAIN, SERVICE_TROUBLE
+from clinic.responses import OTHER_LANGUAGE, RED_FLAG_RESPONSES, SAID_AGAIN, SERVICE_TROUBLE
 from clinic.severity import most_severe
 
 SEVERITY_RESPONSES = RED_FLAG_RESPONSES
 SAFETY_REPLIES = set(RED_FLAG_RESPONSES.values()) | {SAID_AGAIN[r] for r in RED_FLAG_RESPONSES.values()}
 SERVICE_TROUBLE_RESPONSE = SERVICE_TROUBLE
+OTHER_LANGUAGE_RESPONSE = OTHER_LANGUAGE
+# Entity of clinic.nlu.language.LanguageDetector for a message in a language the assistant does not
+# speak (named here, not imported: the policy must not load the detector's model).
+OTHER_LANGUAGE_ENTITY = "other_language"
 
 
 def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
@@ -79,10 +85,11 @@ class SafetyPolicy(Policy):
         uttered = any(isinstance(e, BotUttered) for e in since_user)
         last_action = actions[-1] if actions else None
 
-        if last_action in SAFETY_REPLIES:
+        if last_action in SAFETY_REPLIES or last_action == OTHER_LANGUAGE_RESPONSE:
             return self._predict(ACTION_LISTEN_NAME, domain)
 
-        severity = red_flag_severity(tracker.latest_message.entities if tracker.latest_message else [])
+        entities = tracker.latest_message.entities if tracker.latest_message else []
+        severity = red_flag_severity(entities)
         safety_reply = SEVERITY_RESPONSES.get(severity) if severity else None
         if safety_reply and not SAFETY_REPLIES.intersection(actions):
             # Never the same reply twice in a row: right after the same warning, it is said differently.
@@ -90,6 +97,9 @@ class SafetyPolicy(Policy):
             if safety_reply in _previous_turn_actions(tracker) and again in domain.action_names_or_texts:
                 safety_reply = again
             return self._predict(safety_reply, domain)
+        if (set(actions) <= {ACTION_EXTRACT_SLOTS} and not tracker.active_loop_name
+                and any(e.get("entity") == OTHER_LANGUAGE_ENTITY for e in entities)):
+            return self._predict(OTHER_LANGUAGE_RESPONSE, domain)
 
         if last_action in (SERVICE_TROUBLE_RESPONSE, SAID_AGAIN[SERVICE_TROUBLE_RESPONSE]):
             return self._predict(ACTION_LISTEN_NAME, domain)

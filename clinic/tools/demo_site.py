@@ -41,6 +41,7 @@ def page_values(settings: Settings, rasa_url: str, primary_color: str) -> Dict[s
         "nurse_phone": phone,
         "nurse_phone_digits": re.sub(r"[^\d+]", "", phone),
         "nurse_hours": settings.nurse_line.hours_text,
+        "nurse_hours_es": settings.nurse_line.hours_text_es or settings.nurse_line.hours_text,
         "emergency_number": settings.emergency_number,
         "rasa_url": rasa_url.rstrip("/"),
         "primary_color": primary_color,
