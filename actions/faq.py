@@ -84,30 +84,33 @@ class ActionAnswerInContext(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Domain) -> List[Dict[Text, Any]]:
         context = context_from_events(tracker.events)
         parse = tracker.latest_message or {}
+        language = tracker.get_slot(LANGUAGE_SLOT)
         topics = topics_to_answer(parse)
         if topics:
-            return self._answer_topics(dispatcher, topics)
+            return self._answer_topics(dispatcher, topics, language)
         resolution = resolve(Reading.from_parse(parse), context)
         if resolution is None:
             return self._clarify(dispatcher, tracker, context, domain)
-        return self._answer(dispatcher, resolution, context, domain)
+        return self._answer(dispatcher, resolution, context, domain, language)
 
     # ---- answers ----
 
     @staticmethod
-    def _answer_topics(dispatcher: CollectingDispatcher, topics: List[Text]) -> List[Dict[Text, Any]]:
+    def _answer_topics(dispatcher: CollectingDispatcher, topics: List[Text],
+                       language: Optional[Text] = None) -> List[Dict[Text, Any]]:
         answered, left = topics[:MAX_ANSWERS], topics[MAX_ANSWERS:]
         for topic in answered:
             dispatcher.utter_message(response=f"utter_faq/{topic}")
         if left:
             contract = load_contract()
             dispatcher.utter_message(response="utter_more_questions_left",
-                                     buttons=[{"title": contract.topics[t].title, "payload": contract.topics[t].payload}
+                                     buttons=[{"title": contract.topics[t].title_in(language),
+                                               "payload": contract.topics[t].payload}
                                               for t in left if t in contract.topics])
         return [SlotSet(LAST_TOPIC_SLOT, answered[-1])]
 
     def _answer(self, dispatcher: CollectingDispatcher, resolution: Resolution, context: Context,
-                domain: Domain) -> List[Dict[Text, Any]]:
+                domain: Domain, language: Optional[Text] = None) -> List[Dict[Text, Any]]:
         responses = _responses(domain)
         previous = context.previous_responses
         if resolution.kind == NURSE_LINE:
@@ -120,7 +123,7 @@ class ActionAnswerInContext(Action):
         topic = resolution.topic
         if topic not in load_contract().topics:
             return self._clarify(dispatcher, None, context, domain)
-        said = self._detail(dispatcher, resolution, topic, context, responses)
+        said = self._detail(dispatcher, resolution, topic, context, responses, language)
         if not said:
             same = resolution.repeat or topic == context.last_topic
             if same and SAME_TOPIC not in previous:
@@ -131,7 +134,7 @@ class ActionAnswerInContext(Action):
 
     @staticmethod
     def _detail(dispatcher: CollectingDispatcher, resolution: Resolution, topic: Text, context: Context,
-                responses: Dict[Text, Any]) -> bool:
+                responses: Dict[Text, Any], language: Optional[Text] = None) -> bool:
         """Says the detail of the topic the patient asked about, if the documents give one."""
         same = resolution.repeat or topic == context.last_topic
         detail = f"utter_detail_{topic}_{resolution.detail}" if resolution.detail else None
@@ -142,7 +145,7 @@ class ActionAnswerInContext(Action):
             return False
         entity, value = resolution.entity
         by_value = f"utter_detail_{topic}_{value}"
-        fit = load_contract().topics[topic].fit_for(entity, value)
+        fit = load_contract().topics[topic].fit_for(entity, value, language)
         if by_value in responses and by_value not in context.previous_responses:
             if not same:
                 dispatcher.utter_message(response=f"utter_faq/{topic}")

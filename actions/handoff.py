@@ -220,7 +220,8 @@ class ActionStartHandoff(Action):
             # After the offer the patient has heard what is needed; otherwise, one line on what the
             # form will ask and that "stop" ends it (and never silence: a silent action reads as failed).
             dispatcher.utter_message(response="utter_handoff_start_scheduling" if kind == "scheduling" else "utter_handoff_start",
-                                     line_status=line_status(get_settings().nurse_line))
+                                     line_status=line_status(get_settings().nurse_line,
+                                                             language=tracker.get_slot(LANGUAGE_SLOT)))
         if details:
             dispatcher.utter_message(response="utter_handoff_noted", noted=_noted(details))
         events = [SlotSet(KIND_SLOT, kind)] + [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -95,3 +95,8 @@ def test_everyday_words_are_not_a_name(text, intent):
 @pytest.mark.parametrize("text,intent", [("12345", "nurse_line_number"), ("555-0147", "nlu_fallback")])
 def test_a_number_that_cannot_be_used_is_still_an_answer_to_the_phone_question(text, intent):
     assert read_form_message(text, intent, PHONE, {NAME: "x"}).values == {PHONE: text}
+
+
+@pytest.mark.parametrize("text", ["gracias", "sí", "vale"])
+def test_a_spanish_yes_or_thanks_is_not_a_name(text):
+    assert NAME not in read_form_message(text, "affirm", NAME, {}).values

@@ -38,6 +38,8 @@ _EVERYDAY = {
     "thanks", "thank", "yes", "yeah", "no", "ok", "okay", "stop", "hi", "hello", "hey", "please", "sorry",
     "help", "time", "any", "about", "the", "my", "is", "are", "it", "that", "this", "of", "for", "to", "and",
     "not", "good", "great", "fine", "sure", "maybe", "you", "me", "what", "how", "why", "when",
+    "si", "sí", "gracias", "hola", "vale", "claro", "bueno", "adiós", "adios", "enfermera", "número",
+    "numero", "llamar", "por", "favor", "qué", "que", "cómo", "como",
 }
 # Intents that are not an answer to the offer, whatever the words.
 _NOT_DETAILS = {"deny", "nurse_line_number", "ask_why", "book_appointment", "request_callback"}

@@ -48,6 +48,7 @@ _NON_ANSWERS = {
     "ok", "okay", "k", "kk", "yes", "yeah", "yep", "yup", "sure", "y", "ya", "yes please", "ok sure", "sure thing",
     "thanks", "thank you", "thx", "ty", "hi", "hello", "hey", "hmm", "um", "uh", "what", "huh", "sorry", "alright",
     "all right", "go ahead", "great", "cool", "fine", "ok thanks", "okay thanks", "sounds good", "right",
+    "si", "sí", "vale", "gracias", "muchas gracias", "hola", "claro", "bueno", "de acuerdo", "ok gracias",
 }
 _QUESTION_START = re.compile(
     r"^(?:wait[,\s]+|um+[,\s]+|oh[,\s]+|also[,\s]+|and[,\s]+|but[,\s]+|so[,\s]+|sorry[,\s]+|quick question[,:\s]+)*"
@@ -122,6 +123,11 @@ _NOT_NAME_WORDS = {
     "injection", "injections", "appointment", "question", "questions", "about", "the", "my", "a", "an", "is",
     "are", "do", "does", "can", "it", "that", "this", "to", "for", "of", "and", "or", "not", "don't", "dont",
     "i", "you", "me", "we", "need", "want", "sure", "fine", "good", "great", "side", "effects", "risk", "risks",
+    # Spanish
+    "si", "sí", "gracias", "hola", "vale", "claro", "bueno", "adios", "adiós", "por", "favor", "que", "qué",
+    "como", "cómo", "cuando", "cuándo", "numero", "número", "telefono", "teléfono", "enfermera", "llamar",
+    "llameme", "llámeme", "hora", "mañana", "manana", "tarde", "noche", "cualquier", "el", "la", "mi", "de",
+    "para", "dolor", "inyeccion", "inyección", "cita", "pregunta",
 }
 
 
