@@ -21,9 +21,10 @@ from tests.review_samples import RECORDED_NAME, RECORDED_PHONE, TrackerDb, recor
 from tests.test_widget_browser import (  # noqa: F401  (fixtures)
     AXE,
     BOT_WAIT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
-    browser,
     demo_site,
     open_by_keyboard,
     open_page,
@@ -35,6 +36,20 @@ from tests.test_widget_browser import (  # noqa: F401  (fixtures)
 )
 
 pytestmark = pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed (npm ci; make test does it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """This module's own Chromium, closed when its tests are done: Playwright's sync API allows one
+    running instance at a time, and tests/test_widget_browser.py starts its own after this one."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")
