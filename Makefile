@@ -23,8 +23,10 @@ help:
 	@echo "make lint     ruff and mypy on our own code"
 	@echo "make bench    speed, accuracy and memory figures against Rasa's default pipeline"
 	@echo "make scale-out  replicas on PostgreSQL, Redis and nginx, tested under a burst and faults"
-	@echo "make purge    delete handoffs older than the retention period in clinic_settings.yml"
-	@echo "make staff-user NAME=alex   create a nurse console account"
+	@echo "make purge    delete handoffs, review items and feedback older than the retention period in clinic_settings.yml"
+	@echo "make staff-user NAME=alex [ROLE=reviewer]   create a nurse console account"
+	@echo "make staff-role NAME=alex ROLE=reviewer      give an account a role (REVOKE=1 takes it away)"
+	@echo "make review-export  write the reviewed questions into data/nlu/reviewed/ (then make train)"
 
 install: $(STAMP)
 
@@ -87,9 +89,26 @@ scale-out: install train
 purge: install
 	$(BIN)/python -m clinic.console purge
 
-# A nurse-line staff account for the console: make staff-user NAME=alex (asks for the password).
+# A nurse-line staff account for the console: make staff-user NAME=alex (asks for the password);
+# ROLE=reviewer lets it use the review queue too.
 staff-user: install
-	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name>" >&2; exit 2; }
-	$(BIN)/python -m clinic.console create-user "$(NAME)"
+	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name> [ROLE=reviewer]" >&2; exit 2; }
+	$(BIN)/python -m clinic.console create-user "$(NAME)" $(if $(ROLE),--role "$(ROLE)")
 
-.PHONY: help install lock settings train browser lint test run bench scale-out purge staff-user
+staff-role: install
+	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make staff-role NAME=<name> ROLE=reviewer [REVOKE=1]" >&2; exit 2; }
+	$(BIN)/python -m clinic.console $(if $(REVOKE),revoke-role,grant-role) "$(NAME)" "$(ROLE)"
+
+# The review loop (README): reviewers' decisions in the console become training examples in
+# data/nlu/reviewed/<topic>.yml, checked by Rasa's validator; `make train` then learns from them.
+review-export: install
+	$(BIN)/python -m clinic.console review-export
+	$(BIN)/rasa data validate
+
+# Chart.js for the console's analytics page, copied from the npm registry's package (the copy is
+# committed, so `make run` needs no npm); run after changing its version in package.json.
+console-assets: node_modules/.installed
+	cp node_modules/chart.js/dist/chart.umd.min.js clinic/console/static/vendor/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md clinic/console/static/vendor/chart.js-LICENSE.md
+
+.PHONY: help install lock settings train browser lint test run bench scale-out purge staff-user staff-role review-export console-assets

@@ -240,6 +240,13 @@ def serve(subject: Subject, args: argparse.Namespace, round_no: int) -> Dict[str
         log(f"{subject.key}: {args.clients} clients {figures['load_n']}")
         figures["rasa_memory"] = procs.memory_mib(rasa.pid)
         figures["action_server_memory"] = procs.memory_mib(action_server.pid)
+        if subject.key == "assistant" and round_no == 0:
+            # Whole conversations (issue 14): call-backs and follow-ups, after the memory is read.
+            from clinic.tools.conversations import RestPlayer, run_all
+            from clinic.tools.conversations import figures as conversation_figures
+
+            figures["conversations"] = conversation_figures(run_all(RestPlayer(base, prefix="bench")))
+            log(f"{subject.key}: conversations {figures['conversations']}")
     finally:
         procs.stop(rasa)
         procs.stop(action_server)
@@ -262,6 +269,9 @@ def combine_rounds(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
         }
     for memory in ("rasa_memory", "action_server_memory"):
         combined[memory] = max((r[memory] for r in rounds), key=lambda m: m["rss_mib"])
+    for r in rounds:
+        if "conversations" in r:
+            combined["conversations"] = r["conversations"]
     return combined
 
 
@@ -346,6 +356,8 @@ def print_table(subjects: List[Subject], clients: int) -> List[str]:
         ("sentence encoder, in the served pipeline", "profile_encoder_ms", " ms"),
         ("sentence encoder, training examples embedded", "encoder.train_s", " s"),
         ("sentence encoder, model load", "encoder.load_s", " s"),
+        ("conversations: call-backs right (target 0.95)", "conversations.callbacks.rate", ""),
+        ("conversations: follow-ups resolved (target 0.9)", "conversations.followups.rate", ""),
         ("REST p50, 1 client", "load_1.p50_ms", " ms"),
         ("REST p95, 1 client", "load_1.p95_ms", " ms"),
         ("msgs/s, 1 client", "load_1.msgs_per_s", ""),

@@ -50,6 +50,23 @@ class NurseLine:
 
 
 @dataclass(frozen=True)
+class NurseLineTargets:
+    """How fast the clinic means the nurse line to claim and to resolve a handoff (the analytics
+    page shows the measured times against these)."""
+
+    claim_minutes: float = 30.0
+    resolve_minutes: float = 240.0
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """What the review queue collects besides deflected and asked-back messages."""
+
+    # An answer whose topic (or intent) confidence is below this is queued for review too.
+    low_confidence_below: float = 0.8
+
+
+@dataclass(frozen=True)
 class Settings:
     clinic_name: str
     nurse_line: NurseLine
@@ -59,6 +76,8 @@ class Settings:
     database_url: str
     webhook_url: str
     retention_days: int
+    targets: NurseLineTargets = field(default_factory=NurseLineTargets)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
     # How to reach the crisis line in Spanish, in Spanish (the Spanish crisis replies say it).
     crisis_line_spanish: str = ""
 
@@ -92,6 +111,8 @@ def load_settings(path: Optional[Path] = None) -> Settings:
     path = Path(path or os.environ.get("CLINIC_SETTINGS_FILE") or DEFAULT_SETTINGS_FILE)
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     line = raw.get("nurse_line") or {}
+    targets = line.get("targets") or {}
+    review = raw.get("review") or {}
     hours = {
         WEEKDAYS.index(day): _parse_window(window)
         for day, window in (line.get("open_hours") or {}).items()
@@ -113,6 +134,13 @@ def load_settings(path: Optional[Path] = None) -> Settings:
         ),
         webhook_url=os.environ.get("CLINIC_WEBHOOK_URL", str(raw.get("webhook_url") or "")),
         retention_days=int(raw.get("retention_days", 90)),
+        targets=NurseLineTargets(
+            claim_minutes=float(targets.get("claim_minutes", NurseLineTargets.claim_minutes)),
+            resolve_minutes=float(targets.get("resolve_minutes", NurseLineTargets.resolve_minutes)),
+        ),
+        review=ReviewSettings(
+            low_confidence_below=float(review.get("low_confidence_below", ReviewSettings.low_confidence_below)),
+        ),
         crisis_line_spanish=str(raw.get("crisis_line_spanish") or ""),
     )
 

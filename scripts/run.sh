@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the assistant on one machine: Rasa (REST, 5005), the action server (5055), the nurse
-# console (8080), the notification outbox worker, and the clinic's demo page with the widget (8000).
+# console (8080), the notification outbox worker, the review collector (review queue and analytics
+# from the tracker store), and the clinic's demo page with the widget (8000).
 # Ctrl-C stops them all. Logs go to var/log/ (they never hold patient details).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ start rasa     $BIN/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
                  --endpoints endpoints.yml --credentials credentials.yml --cors "${ORIGINS[@]}"
 start console  $BIN/python -m clinic.console --port "$CONSOLE_PORT"
 start notifier $BIN/python -m clinic.handoff.notifier
+start collector $BIN/python -m clinic.handoff.collector
 start demo     $BIN/python -m clinic.tools.demo_site --port "$DEMO_PORT" --rasa-url "http://localhost:$RASA_PORT"
 
 wait_for() {
@@ -43,6 +45,7 @@ Ready.
   Demo page (chat widget):  http://localhost:$DEMO_PORT/
   REST channel:             POST http://localhost:$RASA_PORT/webhooks/rest/webhook {"sender": "...", "message": "..."}
   Nurse console:            http://localhost:$CONSOLE_PORT/   (create a sign-in: make staff-user NAME=...)
+  Review queue, analytics:  http://localhost:$CONSOLE_PORT/review (ROLE=reviewer), http://localhost:$CONSOLE_PORT/analytics
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

@@ -30,7 +30,7 @@ def redis_port() -> Iterator[int]:
 def _stores(redis_port: int = None):
     if redis_port is None:
         return InMemoryIdempotencyStore(), None
-    lock_store = RedisConversationLockStore(host="127.0.0.1", port=redis_port, db=0, lease_seconds=0.5,
+    lock_store = RedisConversationLockStore(host="127.0.0.1", port=redis_port, db=0, lease_seconds=1.0,
                                             key_prefix=f"i{uuid.uuid4().hex[:8]}")
     return lock_store.idempotency_store(), lock_store
 
@@ -91,7 +91,7 @@ def test_redis_claims_are_renewed_while_held_and_lapse_when_not(redis_port):
 
     async def scenario() -> None:
         held = await idempotency.claim("s", "key-00003", wait_seconds=0)
-        await asyncio.sleep(1.2)  # over two leases of 0.5 s: the heartbeat renews it
+        await asyncio.sleep(2.5)  # over two leases of 1 s: the heartbeat renews it
         assert (await idempotency.claim("s", "key-00003", wait_seconds=0)).status == "wait"
         # A replica that dies stops renewing: here, its heartbeat stops.
         lock_store.heartbeat.stop()

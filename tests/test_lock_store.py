@@ -278,7 +278,8 @@ def test_redis_replicas_racing_in_threads_lose_no_update(redis_port):
 def test_redis_busy_event_loop_keeps_its_lease(redis_port):
     """A replica whose event loop is blocked for several leases (a long prediction) keeps the lock:
     its heartbeat thread renews the lease."""
-    holder, waiter = redis_store(redis_port, lease_seconds=0.4), redis_store(redis_port, lease_seconds=0.4)
+    # Renewed every 1/6 s: the lease lapses only if the heartbeat thread gets no turn for 5/6 s.
+    holder, waiter = redis_store(redis_port, lease_seconds=1.0), redis_store(redis_port, lease_seconds=1.0)
     waiter.key_prefix = holder.key_prefix
     times: Dict[str, float] = {}
     held = threading.Event()
@@ -286,7 +287,7 @@ def test_redis_busy_event_loop_keeps_its_lease(redis_port):
     async def hold() -> None:
         async with holder.lock("busy"):
             held.set()
-            time.sleep(1.5)  # blocks this loop: nothing but the heartbeat thread runs here
+            time.sleep(3.0)  # blocks this loop for three leases: only the heartbeat thread runs here
             times["released"] = time.monotonic()
 
     async def wait() -> None:
@@ -307,7 +308,7 @@ def test_redis_busy_event_loop_keeps_its_lease(redis_port):
 
 
 def test_redis_waiting_is_bounded_and_a_holder_past_its_lifetime_stops_renewing(redis_port):
-    holder, waiter = redis_store(redis_port, lease_seconds=0.3), redis_store(redis_port, lease_seconds=0.3)
+    holder, waiter = redis_store(redis_port, lease_seconds=1.0), redis_store(redis_port, lease_seconds=1.0)
     waiter.key_prefix = holder.key_prefix
     try:
         _bounded_and_passed_over(holder, waiter)

@@ -352,8 +352,68 @@
       item.appendChild(img);
     }
     log.appendChild(item);
+    if (m.who === "bot" && isAnswer(m)) renderFeedback(m);
     if (withReplies && m.buttons && m.buttons.length) renderReplies(m);
     return item;
+  }
+
+  // ---------- "Was this helpful?" under each answer ----------
+
+  // An answer from the clinic's documents names its source on a "From:" line.
+  function isAnswer(m) {
+    return typeof m.text === "string" && /(^|\n)\s*From:/.test(m.text);
+  }
+
+  var FEEDBACK_THANKS = {
+    yes: "Thank you for telling us.",
+    no: "Thank you. The clinic reviews answers marked not helpful. You can ask in other words, or talk to a nurse."
+  };
+
+  function renderFeedback(m) {
+    var row = el("div", { "class": "tpi-feedback", role: "group", "aria-label": "Was this answer helpful?" });
+    if (m.feedback) {
+      row.appendChild(el("p", { "class": "tpi-feedback-done" }, FEEDBACK_THANKS[m.feedback]));
+    } else {
+      row.appendChild(el("span", { "class": "tpi-feedback-q", "aria-hidden": "true" }, "Was this helpful?"));
+      [["yes", "Yes"], ["no", "No"]].forEach(function (choice) {
+        var button = el("button", { type: "button", "class": "tpi-fb tpi-fb-" + choice[0] }, choice[1]);
+        button.addEventListener("click", function () { sendFeedback(m, choice[0], row); });
+        row.appendChild(button);
+      });
+    }
+    log.appendChild(row);
+    return row;
+  }
+
+  // Sent beside the conversation, not into it: the feedback endpoint records the vote in the
+  // conversation's record without a reply, so it can never be taken as an answer to a question.
+  function sendFeedback(m, value, row) {
+    var buttons = row.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+    var sender = state.sender;
+    fetch(cfg.server + "/webhooks/feedback/webhook", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, answer: m.text, helpful: value === "yes" }),
+      credentials: "omit"
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      m.feedback = value;
+      save();
+      while (row.firstChild) row.removeChild(row.firstChild);
+      var done = el("p", { "class": "tpi-feedback-done", role: "status", tabindex: "-1" }, FEEDBACK_THANKS[value]);
+      row.appendChild(done);
+      // The button pressed is gone: keep the keyboard where it was, on the thanks.
+      done.focus();
+    }).catch(function () {
+      for (var j = 0; j < buttons.length; j++) buttons[j].disabled = false;
+      var failed = row.querySelector(".tpi-feedback-error");
+      if (!failed) {
+        failed = el("span", { "class": "tpi-feedback-error", role: "status" });
+        row.appendChild(failed);
+      }
+      failed.textContent = "Sorry, that didn't reach the clinic. Please try again.";
+    });
   }
 
   function renderReplies(m) {

@@ -13,7 +13,7 @@ from typing import Optional
 
 from flask import Flask, g, jsonify, render_template, request
 
-from clinic.console import api, auth, views
+from clinic.console import analytics, api, auth, review, views
 from clinic.console.formatting import register_filters
 from clinic.handoff.store import HandoffStore, StoreUnavailable, get_store
 from clinic.settings import environment
@@ -22,7 +22,8 @@ access_log = logging.getLogger("clinic.console.access")
 logger = logging.getLogger("clinic.console")
 
 SECURITY_HEADERS = {
-    # The console runs no script at all; styles come from its own stylesheet only.
+    # The console runs no script, but on the analytics page (which sets its own policy: its script
+    # and Chart.js, from this console); styles come from its own stylesheet only.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -50,6 +51,8 @@ def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[t
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(review.blueprint)
+    app.register_blueprint(analytics.blueprint)
     app.before_request(auth.identify)
 
     @app.after_request
@@ -67,7 +70,7 @@ def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[t
 
     @app.errorhandler(404)
     def _not_found(_error):
-        return _error_page(404, "There is no such page or handoff.")
+        return _error_page(404, "There is no such page, handoff or review group.")
 
     @app.errorhandler(405)
     def _not_allowed(_error):

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from functools import wraps
 from typing import Deque, Dict
 from urllib.parse import urlsplit
 
@@ -60,6 +61,7 @@ def identify():
     g.actor = None
     g.user = None
     g.csrf_token = None
+    g.roles = ()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     is_api = request.path.startswith("/api/")
@@ -77,6 +79,7 @@ def identify():
     g.user = session.username
     g.actor = session.username
     g.csrf_token = session.csrf_token
+    g.roles = tuple(session.roles)
     if request.method in UNSAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
@@ -84,6 +87,22 @@ def identify():
                 return jsonify(error="missing or wrong CSRF token (send X-CSRF-Token)"), 403
             abort(403, "This form has expired or did not come from the console. Please go back, reload and try again.")
     return None
+
+
+def require_role(role: str):
+    """For views only a signed-in member of staff with this role may use (API tokens have no roles)."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            if role not in (g.get("roles") or ()):
+                abort(403, f"This page is for staff with the {role} role. An administrator can give it: "
+                           f"python -m clinic.console grant-role <name> {role}")
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def _unauthorised(is_api: bool):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     and_,
     create_engine,
     delete,
@@ -74,6 +75,9 @@ REFERENCE_PREFIX = "TPI-"
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 5
 TOKEN_PREFIX = "tpi_"
+# What a staff account may do beyond the handoff queue, which every account works. Reviewers sort
+# the review queue of unanswered questions (console: Review).
+ROLES = ("reviewer",)
 MAX_NOTES = 4000
 
 
@@ -137,6 +141,16 @@ class StaffUserRow(Base):
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
+
+
+class StaffRoleRow(Base):
+    # A table of its own (not a column of staff_users), so that databases made before roles
+    # existed get it from create_all without a migration.
+    __tablename__ = "staff_roles"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    role = Column(String(40), nullable=False)
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_staff_role"),)
 
 
 class StaffSessionRow(Base):
@@ -209,6 +223,7 @@ class StaffSession:
     username: str
     csrf_token: str
     expires_at: datetime
+    roles: Tuple[str, ...] = ()
 
 
 def _handoff_dict(row: HandoffRow) -> Dict[str, Any]:
@@ -311,6 +326,9 @@ class HandoffStore:
             return self._sessions
         with self._lock:
             if not self._schema_ready:
+                # The review queue's tables live beside the handoffs (one schema, one create_all).
+                import clinic.handoff.review_store  # noqa: F401
+
                 if self._engine is None:
                     self._engine = _make_engine(self.url)
                     self._sessions = sessionmaker(self._engine, expire_on_commit=False, future=True)
@@ -324,6 +342,11 @@ class HandoffStore:
                 _add_missing_columns(self._engine)
                 self._schema_ready = True
         return self._sessions
+
+    def session(self):
+        """One transaction on the clinic's database, for the modules that keep tables beside the
+        handoffs (the review queue); database trouble raises StoreUnavailable."""
+        return self._session()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -531,6 +554,38 @@ class HandoffStore:
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == user_id))
             session.add(AuditRow(at=utcnow(), actor="admin", action="password_set", detail=f"user={username}"))
 
+    def grant_role(self, username: str, role: str, actor: str = "admin") -> bool:
+        """Give an account a role; False when it had it already."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        with self._session() as session:
+            user_id = self._user_id(session, username)
+            if role in _roles(session, user_id):
+                return False
+            session.add(StaffRoleRow(user_id=user_id, role=role))
+            session.add(AuditRow(at=utcnow(), actor=actor, action="role_granted", detail=f"user={username} role={role}"))
+            return True
+
+    def revoke_role(self, username: str, role: str, actor: str = "admin") -> bool:
+        """Take a role away; False when the account did not have it. Takes effect on its next request."""
+        with self._session() as session:
+            user_id = self._user_id(session, username)
+            result = session.execute(delete(StaffRoleRow).where(and_(StaffRoleRow.user_id == user_id, StaffRoleRow.role == role)))
+            if result.rowcount:
+                session.add(AuditRow(at=utcnow(), actor=actor, action="role_revoked", detail=f"user={username} role={role}"))
+            return bool(result.rowcount)
+
+    def roles_of(self, username: str) -> Tuple[str, ...]:
+        with self._session() as session:
+            return _roles(session, self._user_id(session, username))
+
+    @staticmethod
+    def _user_id(session: Session, username: str) -> int:
+        user_id = session.execute(select(StaffUserRow.id).where(StaffUserRow.username == username)).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(username)
+        return user_id
+
     def user_exists(self, username: str) -> bool:
         with self._session() as session:
             return session.execute(select(StaffUserRow.id).where(StaffUserRow.username == username)).first() is not None
@@ -554,7 +609,7 @@ class HandoffStore:
                                   created_at=now, last_seen_at=now, expires_at=min(now + idle, now + maximum))
             session.add(row)
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.expires_at < now))
-            return secret, StaffSession(user_id, user.username, row.csrf_token, row.expires_at)
+            return secret, StaffSession(user_id, user.username, row.csrf_token, row.expires_at, _roles(session, user_id))
 
     def touch_session(self, secret: str, idle: timedelta, maximum: timedelta) -> Optional[StaffSession]:
         """The live session for a cookie value, its idle expiry pushed on; None when expired."""
@@ -571,7 +626,7 @@ class HandoffStore:
                 return None
             row.last_seen_at = now
             row.expires_at = min(now + idle, row.created_at + maximum)
-            return StaffSession(user.id, user.username, row.csrf_token, row.expires_at)
+            return StaffSession(user.id, user.username, row.csrf_token, row.expires_at, _roles(session, user.id))
 
     def close_session(self, secret: str) -> None:
         with self._session() as session:
@@ -664,6 +719,10 @@ class HandoffStore:
             session.add(AuditRow(at=utcnow(), actor=actor, action="purged",
                                  detail=f"{len(references)} handoffs created before {older_than:%Y-%m-%d %H:%M} UTC"))
             return len(references)
+
+
+def _roles(session: Session, user_id: int) -> Tuple[str, ...]:
+    return tuple(sorted(session.execute(select(StaffRoleRow.role).where(StaffRoleRow.user_id == user_id)).scalars()))
 
 
 _stores: Dict[str, HandoffStore] = {}
