@@ -627,9 +627,10 @@
     focusAfter(e);
   }
 
-  // The greeting says the widget's language, so the first answer comes in it.
-  function greeting() {
-    return state.lang === "en" ? "/greet" : "/greet" + JSON.stringify({ language: state.lang });
+  // The greeting says the widget's language, so the first answer comes in it (English, the
+  // bot's default, needs saying only when the patient switches back to it).
+  function greeting(switched) {
+    return state.lang === "en" && !switched ? "/greet" : "/greet" + JSON.stringify({ language: state.lang });
   }
 
   // The patient picks the other language: the widget's words change at once, and the bot greets
@@ -639,7 +640,7 @@
     save();
     applyLanguage();
     clearReplies();
-    post(greeting());
+    post(greeting(true));
     focusAfter(e);
   }
 
