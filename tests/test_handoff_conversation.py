@@ -19,9 +19,10 @@ NURSE_PHONE = load_settings().nurse_line.phone
 
 
 @pytest.fixture(scope="module")
-def console_api(test_env, rasa_server):
+def console_api(request, test_env, rasa_server):
     env = console_env(test_env["CLINIC_DATABASE_URL"])
-    token = create_token(env, "conversation-tests")
+    # One token per module that uses the fixture (other modules import it): token names are unique.
+    token = create_token(env, f"conversation-tests-{request.module.__name__.rsplit('.', 1)[-1]}")
     with running_console(env, "console_conversation.log") as base:
         def get(path):
             request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
