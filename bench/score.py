@@ -1,8 +1,9 @@
 """Held-out understanding of one model, in its own process: `python -m bench.score MODEL [SET ...]`
 prints the figures of clinic.tools.evaluation as JSON on its last line: the held-out set's at the top
-level, and each real-question set named (`real_dev`, `real_blind`; skipped when its file is
-missing) under its own key, with the figures per kind of question (clinic FAQ page, chat, forum).
-The blind set is scored only when named: `make bench` names it, a development run does not.
+level, and each real-question set named (`real_dev`, `real_blind`, and the Spanish patient
+questions `spanish_dev`, `spanish_blind`; skipped when its file is missing) under its own key, with
+the figures per kind of question (clinic FAQ page, chat, forum). The blind sets are scored only when
+named: `make bench` names them, a development run does not.
 
 Rasa's default ResponseSelector (no `retrieval_intent`, as `rasa init` has it) files its answer
 under the key "default" instead of "faq"; the scoring reads it from there, so both pipelines are
@@ -17,7 +18,15 @@ import logging
 import sys
 from typing import Any, Dict, Sequence
 
-from clinic.tools.evaluation import REAL_BLIND_FILE, REAL_DEV_FILE, Report, evaluate, load_examples
+from clinic.tools.evaluation import (
+    REAL_BLIND_FILE,
+    REAL_DEV_FILE,
+    SPANISH_BLIND_FILE,
+    SPANISH_DEV_FILE,
+    Report,
+    evaluate,
+    load_examples,
+)
 from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT
 
 
@@ -29,7 +38,8 @@ def normalise(parsed: Dict[str, Any]) -> Dict[str, Any]:
     return parsed
 
 
-REAL_SETS = {"real_dev": REAL_DEV_FILE, "real_blind": REAL_BLIND_FILE}
+REAL_SETS = {"real_dev": REAL_DEV_FILE, "real_blind": REAL_BLIND_FILE,
+             "spanish_dev": SPANISH_DEV_FILE, "spanish_blind": SPANISH_BLIND_FILE}
 
 
 def _with_kinds(report: Report) -> Dict[str, Any]:

@@ -25,6 +25,8 @@ class NurseLine:
     phone: str
     hours_text: str
     timezone: str
+    # The hours in Spanish, for the Spanish replies (the English text when the clinic gives none).
+    hours_text_es: str = ""
     # weekday index (Monday=0) -> (opens, closes)
     open_hours: Dict[int, Tuple[time, time]] = field(default_factory=dict)
 
@@ -76,6 +78,8 @@ class Settings:
     retention_days: int
     targets: NurseLineTargets = field(default_factory=NurseLineTargets)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    # How to reach the crisis line in Spanish, in Spanish (the Spanish crisis replies say it).
+    crisis_line_spanish: str = ""
 
     def response_slots(self) -> Dict[str, str]:
         """The values the bot's responses show, kept in domain.yml's slots."""
@@ -83,8 +87,10 @@ class Settings:
             "clinic_name": self.clinic_name,
             "nurse_line_phone": self.nurse_line.phone,
             "nurse_line_hours": self.nurse_line.hours_text,
+            "nurse_line_hours_es": self.nurse_line.hours_text_es or self.nurse_line.hours_text,
             "emergency_number": self.emergency_number,
             "crisis_line": self.crisis_line,
+            "crisis_line_spanish": self.crisis_line_spanish or self.crisis_line,
         }
 
 
@@ -118,6 +124,7 @@ def load_settings(path: Optional[Path] = None) -> Settings:
             hours_text=str(line.get("hours_text", "")),
             timezone=str(line.get("timezone", "UTC")),
             open_hours=hours,
+            hours_text_es=str(line.get("hours_text_es", "")),
         ),
         emergency_number=str(raw.get("emergency_number") or "911"),
         crisis_line=str(raw.get("crisis_line") or "988"),
@@ -134,6 +141,7 @@ def load_settings(path: Optional[Path] = None) -> Settings:
         review=ReviewSettings(
             low_confidence_below=float(review.get("low_confidence_below", ReviewSettings.low_confidence_below)),
         ),
+        crisis_line_spanish=str(raw.get("crisis_line_spanish") or ""),
     )
 
 

@@ -1,4 +1,5 @@
-"""The topic contract (clinic/data/topics.yml): topic ids, button titles, sources and answer fits."""
+"""The topic contract (clinic/data/topics.yml): topic ids, button titles, sources and answer fits,
+in English and in Spanish."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ TOPICS_FILE = DATA_DIR / "topics.yml"
 RETRIEVAL_INTENT = "faq"
 # A topic button sends "faq:<id>", which selects the topic without guessing (see TopicGate).
 TOPIC_PAYLOAD = re.compile(r"^\s*faq:([a-z_]+)\s*$")
+SPANISH = "es"
 
 
 @dataclass(frozen=True)
@@ -22,16 +24,27 @@ class Topic:
     id: str
     title: str
     fits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    title_es: str = ""
+    fits_es: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    names_es: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def payload(self) -> str:
         return f"{RETRIEVAL_INTENT}:{self.id}"
 
-    def fit_for(self, entity: str, value: str) -> Optional[str]:
-        """What the documents support for a body part or medication the patient named."""
-        by_value = self.fits.get(entity) or {}
+    def title_in(self, language: Optional[str]) -> str:
+        return (self.title_es or self.title) if language == SPANISH else self.title
+
+    def fit_for(self, entity: str, value: str, language: Optional[str] = None) -> Optional[str]:
+        """What the documents support for a body part or medication the patient named, in the
+        conversation's language."""
+        spanish = language == SPANISH
+        by_value = (self.fits_es if spanish else self.fits).get(entity) or {}
         text = by_value.get(value) or by_value.get("_other")
-        return text.format(value=value.replace("_", " ")) if text else None
+        if not text:
+            return None
+        name = value.replace("_", " ")
+        return text.format(value=self.names_es.get(value, name) if spanish else name)
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,11 @@ class Contract:
 @lru_cache(maxsize=1)
 def load_contract() -> Contract:
     raw = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
+    names_es = dict(raw.get("body_part_names_es") or {})
     topics = {
-        topic_id: Topic(id=topic_id, title=spec["title"], fits=spec.get("fits") or {})
+        topic_id: Topic(id=topic_id, title=spec["title"], fits=spec.get("fits") or {},
+                        title_es=spec.get("title_es") or "", fits_es=spec.get("fits_es") or {},
+                        names_es=names_es)
         for topic_id, spec in raw["topics"].items()
     }
     return Contract(topics=topics, sources=dict(raw["sources"]))

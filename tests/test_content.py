@@ -23,7 +23,7 @@ CONTRACT_IDS = [
 ]
 OTHER_INTENTS = [
     "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_nurse",
-    "book_appointment", "out_of_scope",
+    "book_appointment", "out_of_scope", "request_callback", "nurse_line_number", "ask_why",
 ]
 
 

@@ -221,13 +221,15 @@ def test_phone_is_validated_and_normalised_for_the_us(typed, kept):
     ("handoff_reason", "word " * 400, False),
 ])
 def test_time_and_reason(slot_name, typed, ok):
-    messages, slots = validate(answered(conversation_until_form(), slot_name, typed))
+    events = conversation_until_form() + [slot("requested_slot", slot_name)]
+    messages, slots = validate(answered(events, slot_name, typed))
     assert (slots[slot_name] is not None) == ok
     assert [m["response"] for m in messages] == ([] if ok else [f"utter_invalid_{slot_name}"])
 
 
 def test_consent_must_be_an_explicit_yes():
-    messages, slots = validate(answered(conversation_until_form(), "handoff_consent", "maybe later", value="maybe later"))
+    events = conversation_until_form() + [slot("requested_slot", "handoff_consent")]
+    messages, slots = validate(answered(events, "handoff_consent", "maybe later", value="maybe later"))
     assert slots["handoff_consent"] is None
     assert [m["response"] for m in messages] == ["utter_invalid_handoff_consent"]
 

@@ -3,6 +3,7 @@
 import pytest
 
 from clinic.settings import get_settings
+from tests.conftest import Patient
 
 SETTINGS = get_settings()
 
@@ -87,5 +88,6 @@ def test_bad_input_gets_a_kind_reply(patient, message):
         ("\uff37\uff48\uff41\uff54 is a trigger point injection?", "What is a trigger point injection?"),
     ],
 )
-def test_a_phone_keyboard_or_capitals_get_the_same_answer(patient, typed, plain):
-    assert patient.text_of(typed) == patient.text_of(plain)
+def test_a_phone_keyboard_or_capitals_get_the_same_answer(rasa_server, typed, plain):
+    # Two conversations: in one, the same question twice in a row is answered differently (issue 14).
+    assert Patient(rasa_server).text_of(typed) == Patient(rasa_server).text_of(plain)

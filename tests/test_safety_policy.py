@@ -105,3 +105,25 @@ def test_a_custom_action_that_spoke_is_fine(policy, domain):
         ActionExecuted("action_topic_fit"),
     ]
     assert predicted(policy, domain, events)[0] is None
+
+
+def test_the_same_warning_right_after_is_said_differently(policy, domain):
+    events = [user("theres pus", severity="urgent"), ActionExecuted("utter_red_flag_urgent"), BotUttered("..."),
+              ActionExecuted("action_listen"), user("and its hot and red", severity="urgent")]
+    assert predicted(policy, domain, events)[0] == "utter_red_flag_urgent_again"
+    later = events[:4] + [user("ok", intent="affirm"), ActionExecuted("utter_affirm_idle"), BotUttered("Okay."),
+                          ActionExecuted("action_listen"), user("theres pus again", severity="urgent")]
+    assert predicted(policy, domain, later)[0] == "utter_red_flag_urgent"
+
+
+def test_the_service_trouble_apology_right_after_is_said_differently(policy, domain):
+    events = [user("talk to a nurse", intent="request_nurse"), ActionExecuted("action_offer_handoff"),
+              ActionExecuted("utter_service_trouble"), BotUttered("sorry"), ActionExecuted("action_listen"),
+              user("talk to a nurse", intent="request_nurse"), ActionExecuted("action_offer_handoff")]
+    assert predicted(policy, domain, events)[0] == "utter_service_trouble_again"
+
+
+def test_the_safety_policy_ranks_above_the_context_policy():
+    from clinic.nlu.context_policy import ContextPolicy
+
+    assert SafetyPolicy.get_default_config()["priority"] > ContextPolicy.get_default_config()["priority"] > 6

@@ -26,9 +26,26 @@ def log_files() -> List[Path]:
     return sorted(set(files) | {p for p in ROOT.glob("*.log") if p.is_file()})
 
 
+def conversation_details() -> List[str]:
+    """The invented names and numbers of the scripted conversations (tests/data/conversations/)."""
+    from clinic.handoff.form_answers import looks_like_name
+    from clinic.handoff.patient_input import find_name, find_phone
+    from clinic.tools.conversations import load_callbacks
+
+    details = []
+    for conversation in load_callbacks():
+        for text in conversation["says"]:
+            phone = find_phone(text)
+            typed_name = looks_like_name(text) and len(text.split()) >= 2 and all(w[0].isupper() for w in text.split())
+            name = find_name(text) or (text if typed_name else None)
+            details += [phone, phone[2:]] if phone else []
+            details += [name] if name else []
+    return details
+
+
 def patient_details() -> List[str]:
     invented = load_script().invented_patients(100, run_id="probe")
-    details = list(PII_STRINGS) + [SCRIPT_PROBE, "Testperson"]
+    details = list(PII_STRINGS) + [SCRIPT_PROBE, "Testperson"] + conversation_details()
     details += [p.phone for p in invented] + [p.phone[2:] for p in invented] + [p.phone_typed for p in invented]
     details += [p.reason.split(":", 1)[1].strip() for p in invented[:1]]
     # The names and numbers the review queue's scripted patients type into their questions.

@@ -6,6 +6,11 @@
  *   data-nurse-hours="Monday to Friday, 8 am to 5 pm" data-emergency-number="911"
  *   data-primary-color="#0b5cad" defer></script>
  *
+ * English by default; Spanish when the page says so (<html lang="es">, or data-lang="es"), when the
+ * patient picks it with the language button, or when the bot's replies say the conversation is in
+ * Spanish (a reply item {"custom": {"lang": "es"}}). The chosen language goes to the bot in each
+ * message's metadata ({"language": "es"}), and every message carries its own lang attribute.
+ *
  * Safety rule for anyone editing this file: message data (from the bot or the patient) only ever
  * reaches the page through textContent or validated attributes, never through an HTML parser.
  *
@@ -36,11 +41,68 @@
     clinic: data.clinicName || "the clinic",
     phone: data.nursePhone || "",
     hours: data.nurseHours || "",
+    hoursEs: data.nurseHoursEs || data.nurseHours || "",
     emergency: data.emergencyNumber || "911",
     color: /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.primaryColor || "") ? data.primaryColor : "#0b5cad"
   };
   // Keyed by server so two bots embedded on one site never share a conversation.
   var STORE_KEY = "tpi-chat:" + cfg.server;
+
+  // ---------- the widget's own words, in English and Spanish ----------
+
+  var TEXTS = {
+    en: {
+      launcher: "Chat with us", title: function () { return cfg.clinic + " assistant"; },
+      subtitle: "Automated helper, not a person. Not for emergencies.",
+      restart: "Start over", close: "Close", closeLabel: "Close chat", log: "Conversation",
+      nurse: "Talk to a nurse", call: "Call ", label: "Your message", placeholder: "Type your question",
+      send: "Send", footer: function () { return "In an emergency, call " + cfg.emergency + "."; },
+      typing: "The assistant is typing", replies: "Suggested replies",
+      who: { bot: "Assistant: ", user: "You said: ", notice: "Notice: " },
+      left: function (n) { return n + " characters left"; },
+      limit: function (n) { return "That's the most one message can hold (" + n + " characters). Send this part, then add the rest in another message."; },
+      down: "Sorry, I can't reach the clinic's assistant right now.",
+      slow: "Sorry, the clinic's assistant is taking too long to answer.",
+      error: "Sorry, something went wrong on the clinic's side.",
+      empty: "Sorry, I didn't get an answer to that.",
+      reach: function () {
+        return cfg.phone ? " Please call the nurse line at " + cfg.phone + (cfg.hours ? " (" + cfg.hours + ")" : "") + "."
+          : " Please call the clinic.";
+      },
+      emergencyNow: function () { return " If this is an emergency, call " + cfg.emergency + " now."; },
+      retry: "Try again", image: "Image sent by the assistant", newTab: " (opens in a new tab)",
+      switchTo: "es", switchText: "Español", switchLabel: "Cambiar a español"
+    },
+    es: {
+      launcher: "Chatee con nosotros", title: function () { return "Asistente de " + cfg.clinic; },
+      subtitle: "Asistente automático, no una persona. No es para emergencias.",
+      restart: "Empezar de nuevo", close: "Cerrar", closeLabel: "Cerrar el chat", log: "Conversación",
+      nurse: "Hablar con una enfermera", call: "Llamar al ", label: "Su mensaje", placeholder: "Escriba su pregunta",
+      send: "Enviar", footer: function () { return "En una emergencia, llame al " + cfg.emergency + "."; },
+      typing: "El asistente está escribiendo", replies: "Respuestas sugeridas",
+      who: { bot: "Asistente: ", user: "Usted escribió: ", notice: "Aviso: " },
+      left: function (n) { return "Quedan " + n + " caracteres"; },
+      limit: function (n) { return "Eso es lo más que cabe en un mensaje (" + n + " caracteres). Envíe esta parte y escriba el resto en otro mensaje."; },
+      down: "Lo siento, no puedo comunicarme con el asistente de la clínica en este momento.",
+      slow: "Lo siento, el asistente de la clínica está tardando demasiado en responder.",
+      error: "Lo siento, algo falló del lado de la clínica.",
+      empty: "Lo siento, no recibí respuesta a eso.",
+      reach: function () {
+        return cfg.phone ? " Por favor llame a la línea de enfermería al " + cfg.phone + (cfg.hoursEs ? " (" + cfg.hoursEs + ")" : "") + "."
+          : " Por favor llame a la clínica.";
+      },
+      emergencyNow: function () { return " Si es una emergencia, llame al " + cfg.emergency + " ahora."; },
+      retry: "Intentar de nuevo", image: "Imagen enviada por el asistente", newTab: " (se abre en una pestaña nueva)",
+      switchTo: "en", switchText: "English", switchLabel: "Switch to English"
+    }
+  };
+
+  function supported(code) {
+    code = String(code || "").toLowerCase().slice(0, 2);
+    return TEXTS[code] ? code : null;
+  }
+  // The page's language: the tag's data-lang, else the document's lang; English otherwise.
+  var PAGE_LANG = supported(data.lang) || supported(document.documentElement.lang) || "en";
 
   // ---------- small helpers ----------
 
@@ -91,9 +153,12 @@
   function load() {
     try {
       var saved = JSON.parse(window.sessionStorage.getItem(STORE_KEY));
-      if (saved && typeof saved.sender === "string" && Array.isArray(saved.messages)) return saved;
+      if (saved && typeof saved.sender === "string" && Array.isArray(saved.messages)) {
+        saved.lang = supported(saved.lang) || PAGE_LANG;
+        return saved;
+      }
     } catch (e) { /* fall through to a fresh conversation */ }
-    return { sender: newSender(), messages: [], open: false };
+    return { sender: newSender(), messages: [], open: false, lang: PAGE_LANG };
   }
 
   function save() {
@@ -139,7 +204,7 @@
     if (external) {
       a.target = "_blank";
       a.rel = "noopener noreferrer";
-      a.appendChild(el("span", { "class": "tpi-sr" }, " (opens in a new tab)"));
+      a.appendChild(el("span", { "class": "tpi-sr" }, t().newTab));
     }
     return { node: a, length: text.length };
   }
@@ -161,6 +226,7 @@
   // ---------- the widget's DOM ----------
 
   var state = load();
+  function t() { return TEXTS[state.lang] || TEXTS.en; }
   var epoch = 0;
   var pending = 0;
   var queue = Promise.resolve();
@@ -172,7 +238,7 @@
 
   var launcher = el("button", {
     type: "button", "class": "tpi-launcher", "aria-expanded": "false", "aria-controls": "tpi-panel"
-  }, "Chat with us");
+  });
 
   var panel = el("div", {
     id: "tpi-panel", "class": "tpi-panel", role: "dialog", "aria-labelledby": "tpi-title",
@@ -182,49 +248,78 @@
 
   var header = el("div", { "class": "tpi-header" });
   var titles = el("div", { "class": "tpi-titles" });
-  titles.appendChild(el("h2", { id: "tpi-title", "class": "tpi-title" }, cfg.clinic + " assistant"));
-  titles.appendChild(el("p", { id: "tpi-subtitle", "class": "tpi-subtitle" },
-    "Automated helper, not a person. Not for emergencies."));
-  var restartButton = el("button", { type: "button", "class": "tpi-head-btn tpi-restart" }, "Start over");
-  var closeButton = el("button", { type: "button", "class": "tpi-head-btn tpi-close", "aria-label": "Close chat" }, "Close");
+  var titleNode = el("h2", { id: "tpi-title", "class": "tpi-title" });
+  var subtitleNode = el("p", { id: "tpi-subtitle", "class": "tpi-subtitle" });
+  titles.appendChild(titleNode);
+  titles.appendChild(subtitleNode);
+  // Named in the language it switches to, and marked as such for screen readers.
+  var languageButton = el("button", { type: "button", "class": "tpi-head-btn tpi-language" });
+  var restartButton = el("button", { type: "button", "class": "tpi-head-btn tpi-restart" });
+  var closeButton = el("button", { type: "button", "class": "tpi-head-btn tpi-close" });
   header.appendChild(titles);
+  header.appendChild(languageButton);
   header.appendChild(restartButton);
   header.appendChild(closeButton);
 
   // tabindex lets keyboard users scroll a long conversation; the log role makes screen readers
   // read each new message once, politely, without moving focus.
   var log = el("div", {
-    "class": "tpi-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
-    "aria-label": "Conversation", tabindex: "0"
+    "class": "tpi-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0"
   });
 
   var status = el("div", { "class": "tpi-status", role: "status" });
 
   var actions = el("div", { "class": "tpi-actions" });
-  var nurseButton = el("button", { type: "button", "class": "tpi-nurse" }, "Talk to a nurse");
+  var nurseButton = el("button", { type: "button", "class": "tpi-nurse" });
   actions.appendChild(nurseButton);
+  var callLink = null;
   if (cfg.phone) {
     var call = linkFor("tel:" + cfg.phone);
     if (call) {
-      call.node.textContent = "Call " + cfg.phone;
-      call.node.className = "tpi-call";
-      actions.appendChild(call.node);
+      callLink = call.node;
+      callLink.className = "tpi-call";
+      actions.appendChild(callLink);
     }
   }
 
   var form = el("form", { "class": "tpi-form", novalidate: "" });
-  var label = el("label", { "for": "tpi-input", "class": "tpi-sr" }, "Your message");
+  var label = el("label", { "for": "tpi-input", "class": "tpi-sr" });
   var input = el("textarea", {
     id: "tpi-input", "class": "tpi-input", rows: "1", maxlength: String(MAX_LENGTH),
-    placeholder: "Type your question", autocomplete: "off", "aria-describedby": "tpi-count"
+    autocomplete: "off", "aria-describedby": "tpi-count"
   });
-  var sendButton = el("button", { type: "submit", "class": "tpi-send" }, "Send");
+  var sendButton = el("button", { type: "submit", "class": "tpi-send" });
   form.appendChild(label);
   form.appendChild(input);
   form.appendChild(sendButton);
   var count = el("p", { id: "tpi-count", "class": "tpi-count" });
   var limitNote = el("p", { "class": "tpi-limit", "aria-live": "polite" });
-  var footer = el("p", { "class": "tpi-footer" }, "In an emergency, call " + cfg.emergency + ".");
+  var footer = el("p", { "class": "tpi-footer" });
+
+  // The widget's own words in the conversation's language; messages keep the lang they came in.
+  function applyLanguage() {
+    var words = t();
+    root.setAttribute("lang", state.lang);
+    launcher.textContent = words.launcher;
+    titleNode.textContent = words.title();
+    subtitleNode.textContent = words.subtitle;
+    languageButton.textContent = words.switchText;
+    languageButton.setAttribute("lang", words.switchTo);
+    languageButton.setAttribute("aria-label", words.switchLabel);
+    restartButton.textContent = words.restart;
+    closeButton.textContent = words.close;
+    closeButton.setAttribute("aria-label", words.closeLabel);
+    log.setAttribute("aria-label", words.log);
+    nurseButton.textContent = words.nurse;
+    if (callLink) callLink.textContent = words.call + cfg.phone;
+    label.textContent = words.label;
+    input.setAttribute("placeholder", words.placeholder);
+    sendButton.textContent = words.send;
+    footer.textContent = words.footer();
+    var groups = log.querySelectorAll(".tpi-replies");
+    for (var i = 0; i < groups.length; i++) groups[i].setAttribute("aria-label", words.replies);
+    if (count.textContent || limitNote.textContent) updateCount();
+  }
 
   [header, log, status, actions, form, count, limitNote, footer].forEach(function (n) {
     panel.appendChild(n);
@@ -234,25 +329,25 @@
 
   // ---------- messages ----------
 
-  var WHO = { bot: "Assistant: ", user: "You said: ", notice: "Notice: " };
-
   function renderMessage(m, withReplies) {
     var item = el("div", { "class": "tpi-msg tpi-" + m.who });
-    item.appendChild(el("span", { "class": "tpi-sr" }, WHO[m.who] || ""));
+    var lang = supported(m.lang);
+    if (lang) item.setAttribute("lang", lang);
+    item.appendChild(el("span", { "class": "tpi-sr" }, (TEXTS[lang] || t()).who[m.who] || ""));
     if (m.who === "user") {
       // The patient's own words are shown exactly as typed, line breaks included.
       item.appendChild(el("p", { "class": "tpi-text tpi-pre" }, m.text));
     } else if (m.text) {
       m.text.split(/\r?\n/).forEach(function (line) {
         if (!line.trim()) return;
-        var isSource = /^\s*From:/.test(line);
+        var isSource = /^\s*(From|Fuente):/.test(line);
         var p = el("p", { "class": isSource ? "tpi-source" : "tpi-text" });
         appendLinked(p, line.trim());
         item.appendChild(p);
       });
     }
     if (m.image && /^https?:\/\//i.test(m.image)) {
-      var img = el("img", { "class": "tpi-image", alt: "Image sent by the assistant" });
+      var img = el("img", { "class": "tpi-image", alt: (TEXTS[lang] || t()).image });
       img.src = m.image;
       item.appendChild(img);
     }
@@ -322,7 +417,8 @@
   }
 
   function renderReplies(m) {
-    var group = el("div", { "class": "tpi-replies", role: "group", "aria-label": "Suggested replies" });
+    var group = el("div", { "class": "tpi-replies", role: "group", "aria-label": t().replies });
+    if (supported(m.lang)) group.setAttribute("lang", m.lang);
     m.buttons.forEach(function (b) {
       if (!b || typeof b.title !== "string" || typeof b.payload !== "string") return;
       var button = el("button", { type: "button", "class": "tpi-reply" }, b.title);
@@ -376,19 +472,12 @@
   }
 
   function notice(kind, payload, key) {
-    var reach = cfg.phone
-      ? " Please call the nurse line at " + cfg.phone + (cfg.hours ? " (" + cfg.hours + ")" : "") + "."
-      : " Please call the clinic.";
-    var first = {
-      down: "Sorry, I can't reach the clinic's assistant right now.",
-      slow: "Sorry, the clinic's assistant is taking too long to answer.",
-      error: "Sorry, something went wrong on the clinic's side.",
-      empty: "Sorry, I didn't get an answer to that."
-    }[kind];
+    var words = t();
     addMessage({
       who: "notice",
-      text: first + reach + " If this is an emergency, call " + cfg.emergency + " now.",
-      buttons: [{ title: "Try again", payload: payload, retry: true, key: key }]
+      lang: state.lang,
+      text: (words[kind] || words.down) + words.reach() + words.emergencyNow(),
+      buttons: [{ title: words.retry, payload: payload, retry: true, key: key }]
     });
   }
 
@@ -398,7 +487,7 @@
     if (on && !status.firstChild) {
       var typing = el("div", { "class": "tpi-typing" });
       for (var i = 0; i < 3; i++) typing.appendChild(el("span", { "class": "tpi-dot", "aria-hidden": "true" }));
-      typing.appendChild(el("span", { "class": "tpi-sr" }, "The assistant is typing"));
+      typing.appendChild(el("span", { "class": "tpi-sr" }, t().typing));
       status.appendChild(typing);
     } else if (!on) {
       while (status.firstChild) status.removeChild(status.firstChild);
@@ -411,7 +500,9 @@
     return fetch(cfg.server + "/webhooks/rest/webhook", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: payload, metadata: { idempotency_key: key } }),
+      body: JSON.stringify({
+        sender: sender, message: payload, metadata: { idempotency_key: key, language: state.lang }
+      }),
       credentials: "omit",
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
@@ -453,9 +544,23 @@
       return oneAtATime(sender, function () { return request(payload, sender, key); }).then(function (replies) {
         if (mine !== epoch) return;
         var first = null;
-        (Array.isArray(replies) ? replies : []).forEach(function (r) {
-          if (!r || (r.recipient_id && r.recipient_id !== sender)) return;
-          var m = { who: "bot", text: typeof r.text === "string" ? r.text : "" };
+        var items = (Array.isArray(replies) ? replies : []).filter(function (r) {
+          return r && !(r.recipient_id && r.recipient_id !== sender);
+        });
+        // The bot marks replies in Spanish with {"custom": {"lang": "es"}}; unmarked replies are
+        // English. The widget follows the conversation's language from its replies.
+        var said = items.some(function (r) { return typeof r.text === "string" && r.text; });
+        var marked = null;
+        items.forEach(function (r) {
+          if (r.custom && typeof r.custom === "object" && supported(r.custom.lang)) marked = supported(r.custom.lang);
+        });
+        var replyLang = marked || "en";
+        if (said && replyLang !== state.lang) {
+          state.lang = replyLang;
+          applyLanguage();
+        }
+        items.forEach(function (r) {
+          var m = { who: "bot", lang: replyLang, text: typeof r.text === "string" ? r.text : "" };
           if (Array.isArray(r.buttons)) m.buttons = r.buttons;
           if (typeof r.image === "string") m.image = r.image;
           if (m.text || m.buttons || m.image) {
@@ -496,7 +601,7 @@
     launcher.setAttribute("aria-expanded", "true");
     state.open = true;
     save();
-    if (!state.messages.length && !pending) post("/greet");
+    if (!state.messages.length && !pending) post(greeting());
     scrollToEnd();
     if (moveFocus) focusAfter(moveFocus);
   }
@@ -515,21 +620,36 @@
     pending = 0;
     queue = Promise.resolve();
     setTyping(false);
-    state = { sender: newSender(), messages: [], open: true };
+    state = { sender: newSender(), messages: [], open: true, lang: state.lang };
     renderAll();
     save();
-    post("/greet");
+    post(greeting());
+    focusAfter(e);
+  }
+
+  // The greeting says the widget's language, so the first answer comes in it (English, the
+  // bot's default, needs saying only when the patient switches back to it).
+  function greeting(switched) {
+    return state.lang === "en" && !switched ? "/greet" : "/greet" + JSON.stringify({ language: state.lang });
+  }
+
+  // The patient picks the other language: the widget's words change at once, and the bot greets
+  // them again in it (the greeting carries the emergency and crisis numbers).
+  function switchLanguage(e) {
+    state.lang = t().switchTo;
+    save();
+    applyLanguage();
+    clearReplies();
+    post(greeting(true));
     focusAfter(e);
   }
 
   function updateCount() {
     var left = MAX_LENGTH - input.value.length;
-    count.textContent = left <= 200 ? left + " characters left" : "";
+    count.textContent = left <= 200 ? t().left(left) : "";
     var atLimit = left <= 0;
-    if (atLimit !== !!limitNote.textContent) {
-      limitNote.textContent = atLimit
-        ? "That's the most one message can hold (" + MAX_LENGTH + " characters). Send this part, then add the rest in another message."
-        : "";
+    if (atLimit !== !!limitNote.textContent || (atLimit && limitNote.textContent !== t().limit(MAX_LENGTH))) {
+      limitNote.textContent = atLimit ? t().limit(MAX_LENGTH) : "";
     }
   }
 
@@ -552,7 +672,8 @@
   });
   closeButton.addEventListener("click", closePanel);
   restartButton.addEventListener("click", startOver);
-  nurseButton.addEventListener("click", function () { send("/request_nurse", "Talk to a nurse"); });
+  languageButton.addEventListener("click", switchLanguage);
+  nurseButton.addEventListener("click", function () { send("/request_nurse", t().nurse); });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     submit();
@@ -582,6 +703,7 @@
       document.head.appendChild(css);
     }
     // History is drawn before the widget joins the page, so a reload does not re-announce it.
+    applyLanguage();
     renderAll();
     document.body.appendChild(root);
     if (state.open) openPanel(false);

@@ -1,6 +1,6 @@
 """The console's JSON API, for tools and scripts: the same handoffs and actions as the pages.
 
-GET  /api/handoffs?status=open|new|claimed|resolved|all
+GET  /api/handoffs?status=open|new|claimed|resolved|all[&language=en|es]
 GET  /api/handoffs/<reference>
 POST /api/handoffs/<reference>/claim
 POST /api/handoffs/<reference>/resolve   {"outcome": ..., "notes": ...}
@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from clinic.console.formatting import handoff_json, iso_utc
 from clinic.console.views import REFERENCE
-from clinic.handoff.store import OPEN_STATUSES, OUTCOMES, STATUSES, Conflict, NotFound
+from clinic.handoff.store import LANGUAGES, OPEN_STATUSES, OUTCOMES, STATUSES, Conflict, NotFound
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 STATUS_FILTERS = {"open": OPEN_STATUSES, "all": STATUSES, **{status: (status,) for status in STATUSES}}
@@ -32,7 +32,10 @@ def list_handoffs():
     statuses = STATUS_FILTERS.get(request.args.get("status", "open"))
     if statuses is None:
         return _error(400, f"status must be one of {', '.join(STATUS_FILTERS)}")
-    handoffs = _store().list_handoffs(statuses)
+    language = request.args.get("language") or None
+    if language is not None and language not in LANGUAGES:
+        return _error(400, f"language must be one of {', '.join(LANGUAGES)}")
+    handoffs = _store().list_handoffs(statuses, language=language)
     return jsonify(handoffs=[handoff_json(h, full=False) for h in handoffs])
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 from zoneinfo import ZoneInfo
 
-from clinic.handoff.store import OUTCOMES, ROUTINE, utcnow
+from clinic.handoff.store import LANGUAGES, OUTCOMES, ROUTINE, utcnow
 from clinic.settings import get_settings
 from clinic.severity import Severity
 
@@ -63,4 +63,5 @@ def handoff_json(handoff: Dict[str, Any], full: bool = True) -> Dict[str, Any]:
 def register_filters(app) -> None:
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["local_time"] = local_time
-    app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, URGENCY_LABELS=URGENCY_LABELS, OUTCOMES=OUTCOMES)
+    app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, URGENCY_LABELS=URGENCY_LABELS, OUTCOMES=OUTCOMES,
+                                 LANGUAGE_LABELS=LANGUAGES)

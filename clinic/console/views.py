@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
-from clinic.handoff.store import OPEN_STATUSES, Conflict, NotFound
+from clinic.handoff.store import LANGUAGES, OPEN_STATUSES, Conflict, NotFound
 
 blueprint = Blueprint("views", __name__)
 REFERENCE = re.compile(r"^TPI-[0-9A-Z]{5}$")
@@ -24,14 +24,24 @@ def _handoff_or_404(reference: str):
     return handoff
 
 
+def _language_filter():
+    """The queue's language filter (?language=es), so the nurse line can call with an interpreter."""
+    language = request.args.get("language", "")
+    return language if language in LANGUAGES else None
+
+
 @blueprint.route("/")
 def queue():
-    return render_template("queue.html", handoffs=_store().list_handoffs(OPEN_STATUSES), view="open")
+    language = _language_filter()
+    return render_template("queue.html", handoffs=_store().list_handoffs(OPEN_STATUSES, language=language),
+                           view="open", language=language)
 
 
 @blueprint.route("/resolved")
 def resolved():
-    return render_template("queue.html", handoffs=_store().list_handoffs(("resolved",), limit=100), view="resolved")
+    language = _language_filter()
+    return render_template("queue.html", handoffs=_store().list_handoffs(("resolved",), limit=100, language=language),
+                           view="resolved", language=language)
 
 
 @blueprint.route("/handoffs/<reference>")

@@ -26,11 +26,15 @@ _SPACES = re.compile(r"\s+")
 STOP_PHRASES = {
     "stop", "cancel", "quit", "exit", "end", "never mind", "nevermind", "forget it", "no", "nope",
     "no thanks", "no thank you", "i changed my mind", "changed my mind", "don't call me", "dont call me",
+    # Spanish (the form asks in Spanish for a conversation in Spanish)
+    "parar", "para", "pare", "alto", "cancelar", "cancela", "cancele", "salir", "basta", "ya no",
+    "no gracias", "no muchas gracias", "olvidalo", "olvídalo", "olvidelo", "olvídelo", "mejor no",
+    "cambie de opinion", "cambié de opinión", "no me llamen", "no me llame",
 }
 _MARKUP = re.compile(r"[<>{}\[\]`\\]|https?:|www\.", re.IGNORECASE)
 # Letters of any script, with the marks names really use between them.
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'’,-]+[^\W\d_]+)*\.?$")
-_NAME_LEAD_IN = re.compile(r"^(?:(?:hi|hello|hey)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me)\s+", re.IGNORECASE)
+_NAME_LEAD_IN = re.compile(r"^(?:(?:hi|hello|hey|hola)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me|me llamo|mi nombre es|soy|nombre:)\s+", re.IGNORECASE)
 
 
 def _tidy(text: object) -> str:
@@ -39,7 +43,7 @@ def _tidy(text: object) -> str:
 
 def is_stop_request(text: object) -> bool:
     words = re.sub(r"[^\w' ]+", " ", _tidy(text).lower())
-    words = _SPACES.sub(" ", re.sub(r"\b(please|just|ok|okay)\b", " ", words)).strip()
+    words = _SPACES.sub(" ", re.sub(r"\b(please|just|ok|okay|por favor|mejor)\b", " ", words)).strip()
     return words in STOP_PHRASES
 
 
@@ -87,3 +91,123 @@ def clean_reason(text: object) -> Optional[str]:
     if len(value) < MIN_REASON or len(value) > MAX_REASON:
         return None
     return value
+
+
+# ---- details volunteered in a message ("this is Sam Lee, call me at 312-555-0147 after 3pm") ----
+
+# Lead-ins that name the patient. After "this is", "i'm" or "i am" only a capitalised name counts
+# ("I'm Sam Lee", not "I'm worried"); after "my name is" any letters do.
+_NAME_SAID = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s+is|name's|names|my\s+name\s+is\s+actually|it's\s+spelled|spelled)\s+"
+    r"(?P<name>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})",
+    re.IGNORECASE,
+)
+_NAME_INTRODUCED = re.compile(
+    r"\b(?:[Tt]his\s+is|[Ii]'m|[Ii]’m|[Ii]\s+am|[Ii]m|[Ii]t's|[Ii]t’s)\s+"
+    r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,3})"
+)
+# Words that end a name found in running text.
+_NAME_STOP = {
+    "and", "but", "can", "could", "would", "will", "please", "pls", "call", "calling", "i", "my", "at", "on",
+    "from", "here", "the", "a", "to", "about", "regarding", "thanks", "thank", "not", "no", "yes",
+    "tomorrow", "today", "tonight", "morning", "mornings", "afternoon", "evening", "after", "before", "any",
+    "actually", "instead", "again", "is", "was", "so", "then", "also", "with", "for", "re",
+}
+_NOT_NAMES = {
+    "sorry", "worried", "fine", "ok", "okay", "good", "great", "back", "sore", "still", "just", "in", "having",
+    "not", "new", "here", "done", "ready", "calling", "hurting", "wondering", "looking", "trying", "the",
+    "a", "an", "me", "you", "wrong", "correct", "right", "sure", "afraid", "scared", "nervous",
+}
+
+# How patients say when to call.
+_TIME_WORD = (
+    r"(?:mornings?|afternoons?|evenings?|nights?|noon|midday|lunch(?:\s*time)?|weekdays?|weekends?|"
+    r"today|tonight|tomorrow|tmrw|tmr|asap|now|any\s*time|anytime|whenever|"
+    r"mon(?:day)?s?|tue(?:s|sday)?s?|wed(?:nesday)?s?|thu(?:rs|rsday)?s?|fri(?:day)?s?|sat(?:urday)?s?|sun(?:day)?s?)"
+)
+_CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|o'?clock)?"
+_TIME = re.compile(
+    r"\b(?:(?:any|this|next|tomorrow|on|in\s+the|late|early|between|around|after|before|by|from|at|until|till|"
+    r"as\s+soon\s+as|best|only|every)\s+)*"
+    r"(?:" + _TIME_WORD + r"|" + _CLOCK + r"(?=\s|$|[,.!?])|as\s+soon\s+as\s+possible|right\s+away)"
+    r"(?:\s*(?:,|or|and|to|-|through|thru|\bor\s+later)?\s*(?:(?:any|this|next|in\s+the|late|early|after|before|around|at)\s+)*"
+    r"(?:" + _TIME_WORD + r"|" + _CLOCK + r"(?=\s|$|[,.!?])))*",
+    re.IGNORECASE,
+)
+# Clock times need a cue (after 3, at 2 pm, 10am): a bare number is not a time.
+_CLOCK_ONLY = re.compile(r"^\s*\d{1,2}(?::\d{2})?\s*$")
+_REASON = re.compile(r"\b(?:about|regarding|concerning|re:|because|since|as)\s+(?P<reason>.+)$", re.IGNORECASE)
+_VAGUE_REASON = {"it", "this", "that", "something", "stuff", "things", "that please", "it please", "this please"}
+
+
+def find_phone(text: object) -> Optional[str]:
+    """The first valid US phone number written anywhere in the text, in E.164 form."""
+    raw = str(text or "")
+    if not re.search(r"\d{3}", raw):
+        return None
+    for match in phonenumbers.PhoneNumberMatcher(raw, PHONE_REGION, leniency=phonenumbers.Leniency.VALID):
+        number = match.number
+        if number.country_code == PHONE_COUNTRY_CODE:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def without_phone(text: object) -> str:
+    """The text with any phone number and the words that introduce it taken out."""
+    raw = str(text or "")
+    for match in phonenumbers.PhoneNumberMatcher(raw, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE):
+        raw = re.sub(r"(?:\b(?:at|on|to|is|use|number|cell|phone)\s+)*" + re.escape(match.raw_string), " ", raw,
+                     flags=re.IGNORECASE)
+    raw = re.sub(r"\b(?:my\s+)?(?:cell|phone|number|mobile|tel)(?:\s+(?:is|number))?\s*[:#]?\s*$", " ", raw.strip(" ,.;-"),
+                 flags=re.IGNORECASE)
+    return _SPACES.sub(" ", raw).strip(" ,.;:-")
+
+
+def _trim_name(words: str) -> Optional[str]:
+    kept = []
+    for word in words.split():
+        if word.lower().strip(".,'’") in _NAME_STOP:
+            break
+        kept.append(word.strip(",.;:!?"))
+    if not kept or kept[0].lower() in _NOT_NAMES:
+        return None
+    return clean_name(" ".join(kept))
+
+
+def find_name(text: object) -> Optional[str]:
+    """A name the patient gave in running text ("my name is Sam Lee", "this is Sam Lee, ...")."""
+    raw = _tidy(text)
+    for pattern in (_NAME_SAID, _NAME_INTRODUCED):
+        for match in pattern.finditer(raw):
+            name = _trim_name(match.group("name"))
+            if name:
+                return name
+    return None
+
+
+def find_time(text: object) -> Optional[str]:
+    """When to call, as the patient put it ("tomorrow afternoon", "after 3 pm", "any time")."""
+    raw = _tidy(without_phone(text))
+    best = None
+    for match in _TIME.finditer(raw):
+        span = match.group(0).strip(" ,-")
+        if not span or _CLOCK_ONLY.match(span):
+            continue
+        if best is None or len(span) > len(best):
+            best = span
+    return clean_callback_time(best) if best else None
+
+
+def find_reason(text: object) -> Optional[str]:
+    """What the call is about, from "... about my knee injection" (in the patient's words)."""
+    raw = _tidy(text)
+    match = _REASON.search(raw)
+    if not match:
+        return None
+    reason = match.group("reason").strip(" ?.!,")
+    time = find_time(reason)
+    if time and reason.lower().endswith(time.lower()):
+        reason = reason[: -len(time)].strip(" ,")
+    if reason.lower() in _VAGUE_REASON or len(reason) < 3:
+        return None
+    return clean_reason(reason)

@@ -112,3 +112,8 @@ def idempotency_key(sender_id: str, events: List[Dict[str, Any]]) -> str:
         # the session, which still keeps one record per visit.
         activation = next((e.get("timestamp") for e in current_session(events) if e.get("event") == "user"), "")
     return hashlib.sha256(f"{sender_id}\x00{activation}".encode()).hexdigest()
+
+
+def language(slot_value: Optional[str]) -> str:
+    """The conversation's language as the record keeps it ("en" or "es"; English by default)."""
+    return slot_value if slot_value in ("en", "es") else "en"

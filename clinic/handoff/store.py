@@ -33,8 +33,10 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -65,6 +67,9 @@ OUTCOMES = {
     "not_needed": "No call needed",
     "other": "Other (see notes)",
 }
+# The patient's language, so the nurse line can call with an interpreter.
+LANGUAGES = {"en": "English", "es": "Spanish"}
+DEFAULT_LANGUAGE = "en"
 REFERENCE_PREFIX = "TPI-"
 # No 0/O or 1/I: patients read the reference out over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -118,6 +123,7 @@ class HandoffRow(Base):
     topics = Column(JSON, nullable=False, default=list)
     red_flags = Column(JSON, nullable=False, default=list)
     transcript = Column(JSON, nullable=False, default=list)
+    language = Column(String(8), nullable=False, default=DEFAULT_LANGUAGE, server_default=DEFAULT_LANGUAGE)
     created_at = Column(DateTime, nullable=False, index=True)
     updated_at = Column(DateTime, nullable=False)
     claimed_by = Column(String(100))
@@ -208,6 +214,7 @@ class NewHandoff:
     topics: List[str] = field(default_factory=list)
     red_flags: List[Dict[str, Any]] = field(default_factory=list)
     transcript: List[Dict[str, Any]] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,7 @@ def _handoff_dict(row: HandoffRow) -> Dict[str, Any]:
         "topics": list(row.topics or []),
         "red_flags": list(row.red_flags or []),
         "transcript": list(row.transcript or []),
+        "language": row.language or DEFAULT_LANGUAGE,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "claimed_by": row.claimed_by,
@@ -280,6 +288,27 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, future=True)
 
 
+# Columns added after the first release, with the DDL that adds them to an older database
+# (create_all makes missing tables, never missing columns).
+_LATER_COLUMNS = {
+    ("handoffs", "language"): f"ALTER TABLE handoffs ADD COLUMN language VARCHAR(8) NOT NULL DEFAULT '{DEFAULT_LANGUAGE}'",
+}
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    tables = {table: {c["name"] for c in inspect(engine).get_columns(table)}
+              for table in {table for table, _ in _LATER_COLUMNS}}
+    for (table, column), ddl in _LATER_COLUMNS.items():
+        if column not in tables[table]:
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(ddl))
+            except DBAPIError as error:
+                # Another process may have added it between our look and the ALTER.
+                if "duplicate" not in str(error.orig).lower() and "exists" not in str(error.orig).lower():
+                    raise
+
+
 class HandoffStore:
     def __init__(self, url: str):
         self.url = url
@@ -310,6 +339,7 @@ class HandoffStore:
                     if "already exists" not in str(error.orig):
                         raise
                     Base.metadata.create_all(self._engine)
+                _add_missing_columns(self._engine)
                 self._schema_ready = True
         return self._sessions
 
@@ -349,6 +379,8 @@ class HandoffStore:
             raise ValueError(f"unknown kind {new.kind!r}")
         if new.urgency not in URGENCY_RANK:
             raise ValueError(f"unknown urgency {new.urgency!r}")
+        if new.language not in LANGUAGES:
+            raise ValueError(f"unknown language {new.language!r}")
         for _ in range(5):
             existing = self._by_idempotency_key(new.idempotency_key)
             if existing is not None:
@@ -384,6 +416,7 @@ class HandoffStore:
             topics=list(new.topics),
             red_flags=list(new.red_flags),
             transcript=list(new.transcript),
+            language=new.language,
             created_at=now,
             updated_at=now,
         )
@@ -407,10 +440,14 @@ class HandoffStore:
             row = session.execute(select(HandoffRow).where(HandoffRow.reference == reference)).scalar_one_or_none()
             return _handoff_dict(row) if row else None
 
-    def list_handoffs(self, statuses=OPEN_STATUSES, limit: int = 200) -> List[Dict[str, Any]]:
-        """Most urgent first, then oldest first: the order in which staff should work them."""
+    def list_handoffs(self, statuses=OPEN_STATUSES, limit: int = 200,
+                      language: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Most urgent first, then oldest first: the order in which staff should work them; only
+        the patients who spoke ``language`` when it is given."""
         with self._session() as session:
             query = select(HandoffRow).where(HandoffRow.status.in_(list(statuses)))
+            if language:
+                query = query.where(HandoffRow.language == language)
             if tuple(statuses) == ("resolved",):
                 query = query.order_by(HandoffRow.resolved_at.desc(), HandoffRow.id.desc())
             else:

@@ -50,8 +50,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic.nlu import vocabulary as clinic_vocabulary
+from clinic.nlu.language import DETECTED_LANGUAGE
 from clinic.red_flags import backstop as red_flag_backstop
-from clinic.red_flags import detector as red_flag_rules
+from clinic.red_flags import bilingual as red_flag_rules
 
 logger = logging.getLogger(__name__)
 
@@ -181,8 +182,10 @@ def _is_training(execution_context: ExecutionContext) -> bool:
 )
 class RedFlagDetector(_SpacyRulesExtractor):
     """Adds `red_flag` (severity + category) and `red_flag_phrase` entities to every message
-    that reports a red-flag symptom or crisis thought (see clinic/red_flags/detector.py), with the learned
-    backstop behind the phrase rules once the model is loaded for serving."""
+    that reports a red-flag symptom or crisis thought, in English or in Spanish (see
+    clinic/red_flags/bilingual.py: both rule sets read every message), with the learned backstop
+    behind the phrase rules once the model is loaded for serving. The backstop judges with the
+    rules of the language the message leans to (clinic.nlu.language.LanguageDetector)."""
 
     rules_file_key = "red_flags_file"
 
@@ -193,14 +196,20 @@ class RedFlagDetector(_SpacyRulesExtractor):
         self._resource = resource
 
     @classmethod
+    def get_default_config(cls) -> Dict[Text, Any]:
+        # spanish_red_flags_file: a folder laid out like clinic/data/red_flags/es/ (the default)
+        return {cls.rules_file_key: None, "spanish_red_flags_file": None}
+
+    @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "RedFlagDetector":
         config = {**cls.get_default_config(), **config}
-        return cls(config, cls.load_rules(config.get(cls.rules_file_key)), model_storage, resource)
+        rules = red_flag_rules.load_bilingual(config.get(cls.rules_file_key), config.get("spanish_red_flags_file"))
+        return cls(config, rules, model_storage, resource)
 
     @staticmethod
-    def load_rules(path: Optional[Text]) -> red_flag_rules.RedFlagDetector:
-        return red_flag_rules.load_detector(path)
+    def load_rules(path: Optional[Text]) -> red_flag_rules.BilingualDetector:
+        return red_flag_rules.load_bilingual(path)
 
     def train(self, training_data: TrainingData) -> Resource:
         routine = sorted({m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)})
@@ -227,7 +236,9 @@ class RedFlagDetector(_SpacyRulesExtractor):
         return component
 
     def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:
-        finding = self._rules.detect(doc)
+        language = message.get(DETECTED_LANGUAGE) or {}
+        leans_spanish = "es" in (language.get("language"), language.get("likely"))
+        finding = self._rules.detect(doc, doc.text, leans_spanish, language.get("language") == "en")
         if finding is None:
             return []
         common = {

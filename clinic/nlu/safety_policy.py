@@ -1,8 +1,10 @@
 """A dialogue policy that puts patient safety ahead of every other prediction.
 
-It answers a red flag found by the NLU pipeline before anything else, active forms included, and it
-tells the patient the truth when one of our custom actions failed (the action server being down,
-for instance) instead of leaving them without a reply. It needs no action server itself: its
+It answers a red flag found by the NLU pipeline before anything else, active forms included; it
+gives a patient who writes in a language the assistant does not speak the nurse line and the
+emergency number in a short bilingual reply (outside forms) instead of a guess; and it tells the
+patient the truth when one of our custom actions failed (the action server being down, for
+instance) instead of leaving them without a reply. It needs no action server itself: its
 replies are the domain's responses, rendered by Rasa.
 """
 
@@ -15,7 +17,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_EXTRACT_SLOTS, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -23,11 +25,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
 import clinic.nlu.rasa_speedups  # noqa: F401
-from clinic.responses import RED_FLAG_RESPONSES, SERVICE_TROUBLE
+from clinic.responses import OTHER_LANGUAGE, RED_FLAG_RESPONSES, SAID_AGAIN, SERVICE_TROUBLE
 from clinic.severity import most_severe
 
 SEVERITY_RESPONSES = RED_FLAG_RESPONSES
+SAFETY_REPLIES = set(RED_FLAG_RESPONSES.values()) | {SAID_AGAIN[r] for r in RED_FLAG_RESPONSES.values()}
 SERVICE_TROUBLE_RESPONSE = SERVICE_TROUBLE
+OTHER_LANGUAGE_RESPONSE = OTHER_LANGUAGE
+# Entity of clinic.nlu.language.LanguageDetector for a message in a language the assistant does not
+# speak (named here, not imported: the policy must not load the detector's model).
+OTHER_LANGUAGE_ENTITY = "other_language"
 
 
 def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
@@ -41,8 +48,9 @@ def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
 class SafetyPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        # Above RulePolicy (6), so that a red flag wins over any rule or active form.
-        return {"priority": 7}
+        # Above RulePolicy (6) and the context policy (7), so that a red flag wins over any rule,
+        # follow-up or active form.
+        return {"priority": 8}
 
     @staticmethod
     def supported_data() -> SupportedData:
@@ -77,21 +85,32 @@ class SafetyPolicy(Policy):
         uttered = any(isinstance(e, BotUttered) for e in since_user)
         last_action = actions[-1] if actions else None
 
-        if last_action in SEVERITY_RESPONSES.values():
+        if last_action in SAFETY_REPLIES or last_action == OTHER_LANGUAGE_RESPONSE:
             return self._predict(ACTION_LISTEN_NAME, domain)
 
-        severity = red_flag_severity(tracker.latest_message.entities if tracker.latest_message else [])
+        entities = tracker.latest_message.entities if tracker.latest_message else []
+        severity = red_flag_severity(entities)
         safety_reply = SEVERITY_RESPONSES.get(severity) if severity else None
-        if safety_reply and safety_reply not in actions:
+        if safety_reply and not SAFETY_REPLIES.intersection(actions):
+            # Never the same reply twice in a row: right after the same warning, it is said differently.
+            again = SAID_AGAIN[safety_reply]
+            if safety_reply in _previous_turn_actions(tracker) and again in domain.action_names_or_texts:
+                safety_reply = again
             return self._predict(safety_reply, domain)
+        if (set(actions) <= {ACTION_EXTRACT_SLOTS} and not tracker.active_loop_name
+                and any(e.get("entity") == OTHER_LANGUAGE_ENTITY for e in entities)):
+            return self._predict(OTHER_LANGUAGE_RESPONSE, domain)
 
-        if last_action == SERVICE_TROUBLE_RESPONSE:
+        if last_action in (SERVICE_TROUBLE_RESPONSE, SAID_AGAIN[SERVICE_TROUBLE_RESPONSE]):
             return self._predict(ACTION_LISTEN_NAME, domain)
         if last_action and _is_custom_action(last_action, domain) and not uttered:
             # A custom action of ours always says something; silence means it failed. Leave any
             # form so the patient is not asked for more details that cannot be passed on.
+            trouble = SERVICE_TROUBLE_RESPONSE
+            if trouble in _previous_turn_actions(tracker) and SAID_AGAIN[trouble] in domain.action_names_or_texts:
+                trouble = SAID_AGAIN[trouble]
             return self._predict(
-                SERVICE_TROUBLE_RESPONSE,
+                trouble,
                 domain,
                 optional_events=[ActiveLoop(None)] if tracker.active_loop_name else None,
             )
@@ -119,6 +138,20 @@ def _events_since_last_user_message(tracker: DialogueStateTracker) -> Optional[L
             return list(reversed(events))
         events.append(event)
     return None
+
+
+def _previous_turn_actions(tracker: DialogueStateTracker) -> List[Text]:
+    """The actions that answered the patient's message before the latest one."""
+    users = 0
+    actions: List[Text] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            users += 1
+            if users == 2:
+                break
+        elif users == 1 and isinstance(event, ActionExecuted) and event.action_name:
+            actions.append(event.action_name)
+    return actions
 
 
 def _is_custom_action(action_name: Text, domain: Domain) -> bool:

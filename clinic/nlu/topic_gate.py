@@ -14,6 +14,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -25,6 +26,17 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic.topics import RESPONSE_SELECTOR, RETRIEVAL_INTENT, load_contract, topic_ranking
+
+
+def _has_content_words(message: Message) -> bool:
+    """Whether the message has a word that is not a function word (spaCy's stop words)."""
+    try:
+        doc = message.get(SPACY_DOCS[TEXT])
+    except Exception:  # pragma: no cover - defensive
+        doc = None
+    if doc is None:
+        return True
+    return any(not (token.is_stop or token.is_punct or token.is_space) for token in doc)
 
 
 @DefaultV1Recipe.register(
@@ -63,6 +75,10 @@ class TopicGate(GraphComponent):
         intent = message.get(INTENT) or {}
         if intent.get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
             return False
+        if not _has_content_words(message):
+            # "what about it": no word to ground a topic in, however sure the classifiers are
+            # (the context policy reads such a message against the last answer).
+            return True
         ranking = topic_ranking(message.as_dict())
         if not ranking:
             return True

@@ -53,7 +53,7 @@ class ClinicVocabulary:
         for entity in ENTITY_TYPES:
             for value, entry in (entities.get(entity) or {}).items():
                 entry = entry or {}
-                variants = [str(v) for v in entry.get("variants") or []]
+                variants = [str(v) for v in (entry.get("variants") or []) + (entry.get("spanish") or [])]
                 if str(value) not in variants:
                     variants.append(str(value).replace("_", " "))
                 key = f"{entity}|{value}"

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # (triggers reads sentence ends from here)
 Span = Tuple[int, int]
 
 # A sentence ends here (no cue reaches across)...
-HARD_PUNCT = {".", "!", "?", ";", ":", "...", "..", "\u2026", "!!", "??", "?!", "!?"}
+HARD_PUNCT = {".", "!", "?", ";", ":", "...", "..", "\u2026", "!!", "??", "?!", "!?", "\u00bf", "\u00a1"}
 # ...and a clause may end here (a comma also separates list items: see scan_back).
 SOFT_PUNCT = {",", "-", "--", "\u2013", "\u2014", "(", ")", "/", "~"}
 # Penn Treebank tags of finite verbs (a clause of their own) and of present-tense ones.

