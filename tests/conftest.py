@@ -118,7 +118,9 @@ def start_rasa(model: Path, action_url: str, env: Dict[str, str], log_name: str)
         env,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for_http(url + "/status", timeout=180, process=process)
+    # Loading the model (spaCy, the encoder, the red-flag backstop fitted at load) is slow on a busy
+    # 2-core machine; a generous wait cannot make a passing run fail.
+    wait_for_http(url + "/status", timeout=600, process=process)
     return process, url
 
 
