@@ -8,6 +8,7 @@ scripts/review_loop.py --retrain.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -54,13 +55,17 @@ print("PARSED" + json.dumps(out))
 """
 
 
+# Rasa reports errors to its telemetry service unless told not to; nothing leaves this machine.
+QUIET = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+
+
 def fresh() -> Dict:
     return yaml.safe_load(FRESH_FILE.read_text(encoding="utf-8"))
 
 
 def parse(model: Path, texts: List[str]) -> List[Dict]:
     result = subprocess.run([str(VENV_BIN / "python"), "-c", PARSE, str(model), json.dumps(texts)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900)
+                            capture_output=True, text=True, timeout=900, env=QUIET)
     line = next((line for line in result.stdout.splitlines() if line.startswith("PARSED")), None)
     if line is None:
         raise RuntimeError(result.stderr[-3000:])
@@ -105,7 +110,7 @@ def run(workdir: Path, current_model: Path) -> Dict:
     store.dispose()
     trained = subprocess.run([str(VENV_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--nlu", str(data / "nlu"),
                               "--domain", "domain.yml", "--out", str(workdir / "models"), "--fixed-model-name", "reviewed"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=3000)
+                             cwd=ROOT, capture_output=True, text=True, timeout=3000, env=QUIET)
     if trained.returncode != 0:
         raise RuntimeError(trained.stdout[-2000:] + trained.stderr[-3000:])
     model = next((workdir / "models").glob("reviewed*.tar.gz"))

@@ -71,7 +71,11 @@
       },
       emergencyNow: function () { return " If this is an emergency, call " + cfg.emergency + " now."; },
       retry: "Try again", image: "Image sent by the assistant", newTab: " (opens in a new tab)",
-      switchTo: "es", switchText: "Español", switchLabel: "Cambiar a español"
+      switchTo: "es", switchText: "Español", switchLabel: "Cambiar a español",
+      helpful: "Was this helpful?", helpfulLabel: "Was this answer helpful?", yes: "Yes", no: "No",
+      thanks: { yes: "Thank you for telling us.",
+                no: "Thank you. The clinic reviews answers marked not helpful. You can ask in other words, or talk to a nurse." },
+      feedbackFailed: "Sorry, that didn't reach the clinic. Please try again."
     },
     es: {
       launcher: "Chatee con nosotros", title: function () { return "Asistente de " + cfg.clinic; },
@@ -93,7 +97,11 @@
       },
       emergencyNow: function () { return " Si es una emergencia, llame al " + cfg.emergency + " ahora."; },
       retry: "Intentar de nuevo", image: "Imagen enviada por el asistente", newTab: " (se abre en una pestaña nueva)",
-      switchTo: "en", switchText: "English", switchLabel: "Switch to English"
+      switchTo: "en", switchText: "English", switchLabel: "Switch to English",
+      helpful: "¿Le sirvió esta respuesta?", helpfulLabel: "¿Le sirvió esta respuesta?", yes: "Sí", no: "No",
+      thanks: { yes: "Gracias por decírnoslo.",
+                no: "Gracias. La clínica revisa las respuestas marcadas como no útiles. Puede preguntar con otras palabras o hablar con una enfermera." },
+      feedbackFailed: "Lo siento, no llegó a la clínica. Por favor intente de nuevo."
     }
   };
 
@@ -359,23 +367,25 @@
 
   // ---------- "Was this helpful?" under each answer ----------
 
-  // An answer from the clinic's documents names its source on a "From:" line.
+  // An answer from the clinic's documents names its source on a "From:" ("Fuente:") line.
   function isAnswer(m) {
-    return typeof m.text === "string" && /(^|\n)\s*From:/.test(m.text);
+    return typeof m.text === "string" && /(^|\n)\s*(From|Fuente):/.test(m.text);
   }
 
-  var FEEDBACK_THANKS = {
-    yes: "Thank you for telling us.",
-    no: "Thank you. The clinic reviews answers marked not helpful. You can ask in other words, or talk to a nurse."
-  };
+  // In the answer's own language, like the answer.
+  function feedbackWords(m) {
+    return TEXTS[supported(m.lang)] || t();
+  }
 
   function renderFeedback(m) {
-    var row = el("div", { "class": "tpi-feedback", role: "group", "aria-label": "Was this answer helpful?" });
+    var words = feedbackWords(m);
+    var row = el("div", { "class": "tpi-feedback", role: "group", "aria-label": words.helpfulLabel });
+    if (supported(m.lang)) row.setAttribute("lang", supported(m.lang));
     if (m.feedback) {
-      row.appendChild(el("p", { "class": "tpi-feedback-done" }, FEEDBACK_THANKS[m.feedback]));
+      row.appendChild(el("p", { "class": "tpi-feedback-done" }, words.thanks[m.feedback]));
     } else {
-      row.appendChild(el("span", { "class": "tpi-feedback-q", "aria-hidden": "true" }, "Was this helpful?"));
-      [["yes", "Yes"], ["no", "No"]].forEach(function (choice) {
+      row.appendChild(el("span", { "class": "tpi-feedback-q", "aria-hidden": "true" }, words.helpful));
+      [["yes", words.yes], ["no", words.no]].forEach(function (choice) {
         var button = el("button", { type: "button", "class": "tpi-fb tpi-fb-" + choice[0] }, choice[1]);
         button.addEventListener("click", function () { sendFeedback(m, choice[0], row); });
         row.appendChild(button);
@@ -388,6 +398,7 @@
   // Sent beside the conversation, not into it: the feedback endpoint records the vote in the
   // conversation's record without a reply, so it can never be taken as an answer to a question.
   function sendFeedback(m, value, row) {
+    var words = feedbackWords(m);
     var buttons = row.querySelectorAll("button");
     for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
     var sender = state.sender;
@@ -401,7 +412,7 @@
       m.feedback = value;
       save();
       while (row.firstChild) row.removeChild(row.firstChild);
-      var done = el("p", { "class": "tpi-feedback-done", role: "status", tabindex: "-1" }, FEEDBACK_THANKS[value]);
+      var done = el("p", { "class": "tpi-feedback-done", role: "status", tabindex: "-1" }, words.thanks[value]);
       row.appendChild(done);
       // The button pressed is gone: keep the keyboard where it was, on the thanks.
       done.focus();
@@ -412,7 +423,7 @@
         failed = el("span", { "class": "tpi-feedback-error", role: "status" });
         row.appendChild(failed);
       }
-      failed.textContent = "Sorry, that didn't reach the clinic. Please try again.";
+      failed.textContent = words.feedbackFailed;
     });
   }
 
