@@ -157,3 +157,19 @@ class Patient:
 @pytest.fixture
 def patient(rasa_server) -> Patient:
     return Patient(rasa_server)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the widget's browser tests, shared by every module that uses it (Playwright's
+    sync API allows one at a time; a module that needs its own overrides this fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_widget_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

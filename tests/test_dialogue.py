@@ -194,3 +194,15 @@ def test_follow_ups_go_to_the_answer_in_context_only_when_the_context_changes_th
                                           ("ok", False), ("what about it", False), ("no thanks", False)])
 def test_details_typed_after_the_offer(text, details):
     assert looks_like_details(text) is details
+
+
+@pytest.mark.parametrize("text,asks", [
+    ("can someone call me at 312-555-0188?", True), ("please call me back at 206 555 0143 after 2 pm", True),
+    ("have a nurse ring me", True), ("I'm Sam, call me on 303-555-0111 tomorrow", True),
+    ("is parking free? you can call me at 312-555-0100", False), ("when will the nurse call me?", False),
+    ("what is the callback number", False), ("how much does it cost my number is 312-555-0100", False),
+])
+def test_a_call_back_asked_for_in_so_many_words(text, asks):
+    from clinic.dialogue.routing import asks_for_a_call
+
+    assert asks_for_a_call(text) is asks

@@ -100,3 +100,7 @@ def test_a_number_that_cannot_be_used_is_still_an_answer_to_the_phone_question(t
 @pytest.mark.parametrize("text", ["gracias", "sí", "vale"])
 def test_a_spanish_yes_or_thanks_is_not_a_name(text):
     assert NAME not in read_form_message(text, "affirm", NAME, {}).values
+
+
+def test_a_name_that_starts_like_a_weekday_is_a_name():
+    assert read_form_message("Sato Testperson", "bot_challenge", NAME, {}).values == {NAME: "Sato Testperson"}

@@ -20,7 +20,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from clinic.settings import load_settings
 from clinic.tools.demo_site import render_page
@@ -164,14 +164,8 @@ def other_settings(tmp_path_factory) -> Path:
 # ---------------------------------------------------------------- browser
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make browser)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+# `browser`: one Chromium for the session, in tests/conftest.py (a session fixture defined here and
+# imported by another module would start a second Playwright, which the sync API refuses).
 
 
 @pytest.fixture

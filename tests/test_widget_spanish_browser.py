@@ -10,7 +10,6 @@ from tests.conftest import free_port
 from tests.test_widget_browser import (  # noqa: F401  (fixtures)
     DESKTOP,
     PHONE,
-    browser,
     demo_site,
     real_site,
     serious_violations,

@@ -45,21 +45,29 @@ _EVERYDAY = {
 _NOT_DETAILS = {"deny", "nurse_line_number", "ask_why", "book_appointment", "request_callback"}
 
 
-# "call me", "ring me back", "give me a call": a call-back request, whatever else the message says
-# ("can someone call me at 312-555-0188?" is not asking for the nurse line's number). Not a question
-# about a call already asked for ("when will the nurse call me?").
+# "can someone call me", "please call me back", "have a nurse ring me", "I'd like a call": a
+# call-back request, whatever else the NLU made of the message ("can someone call me at
+# 312-555-0188?" is not asking for the nurse line's number). Not "you can call me at ..." after a
+# question (a number offered, the question still to answer), and not a question about a call already
+# asked for ("when will the nurse call me?").
+_CALL = r"(?:call|ring|phone|text)"
 _CALL_ME = re.compile(
-    r"\b(?:call|ring|phone|contact|text)\s+me\b|\bcall\s*me\s*back\b|\bcall\s*back\b|\bcallback\b|"
-    r"\bgive\s+me\s+a\s+(?:call|ring)\b",
+    rf"\b(?:can|could|would|will|pls|please|plz)\b[^.?!]{{0,40}}?\b{_CALL}\s+me\b"
+    rf"|\b(?:have|get|ask)\s+[^.?!]{{0,25}}?\b{_CALL}\s+me\b"
+    rf"|(?:^|[,.;:!-])\W*(?:(?:ok|okay|so|pls|please|plz)\s+)?{_CALL}\s+me\b"
+    r"|\bcall\s*me\s*back\b|\bcall\s*back\b|\bcallback\b|\bgive\s+me\s+a\s+(?:call|ring)\b"
+    rf"|\bi(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:a\s+|someone\s+to\s+|a\s+nurse\s+to\s+|you\s+to\s+)?{_CALL}",
     re.IGNORECASE,
 )
-_ABOUT_A_CALL = re.compile(r"^\W*(?:when|why|how|will|did|has|have|does|do|is|what|where|who)\b", re.IGNORECASE)
+_OFFERED = re.compile(rf"\b(?:you|u)\s+(?:can|could|may)\s+{_CALL}\s+me\b|\breach\s+me\b", re.IGNORECASE)
+_ABOUT_A_CALL = re.compile(r"^\W*(?:when|why|how|will|did|does|do|is|what|where|who)\b", re.IGNORECASE)
 # Intents a call-me request may be mistaken for.
 _MISREAD_REQUESTS = {"nurse_line_number", "request_nurse", "out_of_scope", "nlu_fallback", "faq", "greet"}
 
 
 def asks_for_a_call(text: str) -> bool:
-    return bool(_CALL_ME.search(text or "")) and not _ABOUT_A_CALL.match(text or "")
+    text = text or ""
+    return bool(_CALL_ME.search(text)) and not _OFFERED.search(text) and not _ABOUT_A_CALL.match(text)
 
 
 def looks_like_details(text: str, strict: bool = False) -> bool:

@@ -124,6 +124,7 @@ _TIME_WORD = (
     r"(?:mornings?|afternoons?|evenings?|nights?|noon|midday|lunch(?:\s*time)?|weekdays?|weekends?|"
     r"today|tonight|tomorrow|tmrw|tmr|asap|now|any\s*time|anytime|whenever|"
     r"mon(?:day)?s?|tue(?:s|sday)?s?|wed(?:nesday)?s?|thu(?:rs|rsday)?s?|fri(?:day)?s?|sat(?:urday)?s?|sun(?:day)?s?)"
+    r"(?![^\W\d_])"  # whole words: "Sato" is a name, not Saturday
 )
 _CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|o'?clock)?"
 _TIME = re.compile(
