@@ -48,7 +48,6 @@
   // Keyed by server so two bots embedded on one site never share a conversation.
   var STORE_KEY = "tpi-chat:" + cfg.server;
 
-  // ---------- the widget's own words, in English and Spanish ----------
 
   var TEXTS = {
     en: {
@@ -112,7 +111,6 @@
   // The page's language: the tag's data-lang, else the document's lang; English otherwise.
   var PAGE_LANG = supported(data.lang) || supported(document.documentElement.lang) || "en";
 
-  // ---------- small helpers ----------
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -150,8 +148,7 @@
     return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
   }
 
-  // A clinic's brand colour may be too light for white text (or too dark for black): pick
-  // whichever text colour reads better, so any data-primary-color stays legible.
+  // Any data-primary-color stays legible: the text colour is whichever reads better on it.
   var INK = "#1f2328";
   var onPrimary = contrast(cfg.color, "#ffffff") >= contrast(cfg.color, INK) ? "#ffffff" : INK;
   // Outlined buttons put the brand colour on white, where it needs 4.5:1 of its own.
@@ -176,7 +173,6 @@
     } catch (e) { /* storage full or blocked: keep going in memory */ }
   }
 
-  // ---------- turning text into safe nodes ----------
 
   function escapeRegExp(s) {
     return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -231,7 +227,6 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  // ---------- the widget's DOM ----------
 
   var state = load();
   function t() { return TEXTS[state.lang] || TEXTS.en; }
@@ -335,7 +330,6 @@
   root.appendChild(launcher);
   root.appendChild(panel);
 
-  // ---------- messages ----------
 
   function renderMessage(m, withReplies) {
     var item = el("div", { "class": "tpi-msg tpi-" + m.who });
@@ -365,7 +359,6 @@
     return item;
   }
 
-  // ---------- "Was this helpful?" under each answer ----------
 
   // An answer from the clinic's documents names its source on a "From:" ("Fuente:") line.
   function isAnswer(m) {
@@ -492,7 +485,6 @@
     });
   }
 
-  // ---------- talking to Rasa ----------
 
   function setTyping(on) {
     if (on && !status.firstChild) {
@@ -558,8 +550,7 @@
         var items = (Array.isArray(replies) ? replies : []).filter(function (r) {
           return r && !(r.recipient_id && r.recipient_id !== sender);
         });
-        // The bot marks replies in Spanish with {"custom": {"lang": "es"}}; unmarked replies are
-        // English. The widget follows the conversation's language from its replies.
+        // Spanish replies carry {"custom": {"lang": "es"}}; the widget follows the replies' language.
         var said = items.some(function (r) { return typeof r.text === "string" && r.text; });
         var marked = null;
         items.forEach(function (r) {
@@ -597,7 +588,6 @@
     post(payload);
   }
 
-  // ---------- behaviour ----------
 
   // Keyboard users continue in the message box. A tap on a phone goes to the conversation instead,
   // so the on-screen keyboard does not pop up over the answer the patient is about to read.
