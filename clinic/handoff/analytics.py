@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import and_, func, select
 
+from clinic.handoff.handoffs import KINDS, URGENCY_RANK
 from clinic.handoff.review_store import ReviewStore
-from clinic.handoff.store import KINDS, URGENCY_RANK, HandoffRow
+from clinic.handoff.schema import HandoffRow
 from clinic.settings import NurseLineTargets
 from clinic.topics import topic_ids
 

@@ -45,7 +45,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clinic.handoff.store import AuditRow, Base, HandoffStore, StoreUnavailable, utcnow
+from clinic.handoff.database import StoreUnavailable, utcnow
+from clinic.handoff.schema import AuditRow, Base
+from clinic.handoff.store import HandoffStore
 from clinic.topics import topic_ids
 
 REVIEW_KINDS = {
