@@ -96,21 +96,32 @@ class ActionAnswerInContext(Action):
     # ---- answers ----
 
     @staticmethod
-    def _answer_topics(dispatcher: CollectingDispatcher, topics: List[Text],
-                       language: Optional[Text] = None) -> List[Dict[Text, Any]]:
+    def _answer_topics(
+        dispatcher: CollectingDispatcher, topics: List[Text], language: Optional[Text] = None
+    ) -> List[Dict[Text, Any]]:
         answered, left = topics[:MAX_ANSWERS], topics[MAX_ANSWERS:]
         for topic in answered:
             dispatcher.utter_message(response=f"utter_faq/{topic}")
         if left:
             contract = load_contract()
-            dispatcher.utter_message(response="utter_more_questions_left",
-                                     buttons=[{"title": contract.topics[t].title_in(language),
-                                               "payload": contract.topics[t].payload}
-                                              for t in left if t in contract.topics])
+            dispatcher.utter_message(
+                response="utter_more_questions_left",
+                buttons=[
+                    {"title": contract.topics[t].title_in(language), "payload": contract.topics[t].payload}
+                    for t in left
+                    if t in contract.topics
+                ],
+            )
         return [SlotSet(LAST_TOPIC_SLOT, answered[-1])]
 
-    def _answer(self, dispatcher: CollectingDispatcher, resolution: Resolution, context: Context,
-                domain: Domain, language: Optional[Text] = None) -> List[Dict[Text, Any]]:
+    def _answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        resolution: Resolution,
+        context: Context,
+        domain: Domain,
+        language: Optional[Text] = None,
+    ) -> List[Dict[Text, Any]]:
         responses = _responses(domain)
         previous = context.previous_responses
         if resolution.kind == NURSE_LINE:
@@ -133,8 +144,14 @@ class ActionAnswerInContext(Action):
         return [SlotSet(LAST_TOPIC_SLOT, topic)]
 
     @staticmethod
-    def _detail(dispatcher: CollectingDispatcher, resolution: Resolution, topic: Text, context: Context,
-                responses: Dict[Text, Any], language: Optional[Text] = None) -> bool:
+    def _detail(
+        dispatcher: CollectingDispatcher,
+        resolution: Resolution,
+        topic: Text,
+        context: Context,
+        responses: Dict[Text, Any],
+        language: Optional[Text] = None,
+    ) -> bool:
         """Says the detail of the topic the patient asked about, if the documents give one."""
         same = resolution.repeat or topic == context.last_topic
         detail = f"utter_detail_{topic}_{resolution.detail}" if resolution.detail else None
@@ -169,17 +186,23 @@ class ActionAnswerInContext(Action):
             return False  # the proposal was just made: a new miss is asked back, not proposed again
         if any(r in CLARIFY_RESPONSES for r in context.previous_responses):
             return True
-        answered = any(r.startswith(("utter_faq/", "utter_detail_", "utter_follow_up")) for r in context.previous_responses)
+        answered = any(
+            r.startswith(("utter_faq/", "utter_detail_", "utter_follow_up")) for r in context.previous_responses
+        )
         return tracker is not None and previous_bot_action(tracker) == CLARIFY_ACTION and not answered
 
-    def _clarify(self, dispatcher: CollectingDispatcher, tracker: Optional[Tracker], context: Context,
-                 domain: Domain) -> List[Dict[Text, Any]]:
+    def _clarify(
+        self, dispatcher: CollectingDispatcher, tracker: Optional[Tracker], context: Context, domain: Domain
+    ) -> List[Dict[Text, Any]]:
         if self._second_miss(tracker, context):
             dispatcher.utter_message(response=GIVE_UP)
             return []
         contract = load_contract()
-        ranked = [r["topic"] for r in topic_ranking(tracker.latest_message if tracker else {})
-                  if r["confidence"] >= MIN_CANDIDATE_CONFIDENCE and r["topic"] in contract.topics]
+        ranked = [
+            r["topic"]
+            for r in topic_ranking(tracker.latest_message if tracker else {})
+            if r["confidence"] >= MIN_CANDIDATE_CONFIDENCE and r["topic"] in contract.topics
+        ]
         related = related_topics(context.recent_topic(load_rules().recent_turns), domain)[:MAX_RELATED]
         candidates = list(dict.fromkeys(related + ranked))[:MAX_CANDIDATES]
         if candidates:
@@ -187,8 +210,11 @@ class ActionAnswerInContext(Action):
             nurse = NURSE_BUTTON_ES if language == "es" else NURSE_BUTTON
             dispatcher.utter_message(
                 response="utter_clarify_topic",
-                buttons=[{"title": contract.topics[t].title_in(language), "payload": contract.topics[t].payload}
-                         for t in candidates] + [nurse],
+                buttons=[
+                    {"title": contract.topics[t].title_in(language), "payload": contract.topics[t].payload}
+                    for t in candidates
+                ]
+                + [nurse],
             )
         else:
             dispatcher.utter_message(response="utter_clarify_rephrase")

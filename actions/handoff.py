@@ -107,7 +107,9 @@ START_RESPONSES = ("utter_handoff_start", "utter_handoff_start_scheduling", "utt
 def _slots_before_this_message(tracker: Tracker) -> Dict[Text, Any]:
     """The form's details as they stood before the patient's latest message (from the events, which
     the extraction does not change while it runs)."""
-    latest_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events))
+    latest_user = max(
+        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=len(tracker.events)
+    )
     values: Dict[Text, Any] = {}
     for event in tracker.events[:latest_user]:
         if event.get("event") == "slot" and event.get("name") in FORM_SLOTS:
@@ -130,8 +132,11 @@ def form_reading(tracker: Tracker) -> Optional[FormReading]:
     message = tracker.latest_message or {}
     previous = context_from_events(tracker.events).previous_responses
     return read_form_message(
-        str(message.get("text") or ""), _latest_intent(tracker), tracker.get_slot("requested_slot"),
-        _slots_before_this_message(tracker), asked_which_detail=WHICH_DETAIL in previous,
+        str(message.get("text") or ""),
+        _latest_intent(tracker),
+        tracker.get_slot("requested_slot"),
+        _slots_before_this_message(tracker),
+        asked_which_detail=WHICH_DETAIL in previous,
     )
 
 
@@ -198,8 +203,12 @@ def volunteered_details(tracker: Tracker, kind: Text) -> Dict[Text, Any]:
 
 def _noted(details: Dict[Text, Any]) -> Text:
     """The details already given, as the patient will recognise them."""
-    shown = [display_phone(value) if slot == PHONE else str(value)
-             for slot in DETAILS for value in [details.get(slot)] if value]
+    shown = [
+        display_phone(value) if slot == PHONE else str(value)
+        for slot in DETAILS
+        for value in [details.get(slot)]
+        if value
+    ]
     return ", ".join(shown)
 
 
@@ -219,9 +228,10 @@ class ActionStartHandoff(Action):
         if not answered_offer or not details:
             # After the offer the patient has heard what is needed; otherwise, one line on what the
             # form will ask and that "stop" ends it (and never silence: a silent action reads as failed).
-            dispatcher.utter_message(response="utter_handoff_start_scheduling" if kind == "scheduling" else "utter_handoff_start",
-                                     line_status=line_status(get_settings().nurse_line,
-                                                             language=tracker.get_slot(LANGUAGE_SLOT)))
+            dispatcher.utter_message(
+                response="utter_handoff_start_scheduling" if kind == "scheduling" else "utter_handoff_start",
+                line_status=line_status(get_settings().nurse_line, language=tracker.get_slot(LANGUAGE_SLOT)),
+            )
         if details:
             dispatcher.utter_message(response="utter_handoff_noted", noted=_noted(details))
         events = [SlotSet(KIND_SLOT, kind)] + [SlotSet(slot, None) for slot in FORM_SLOTS]
@@ -240,9 +250,10 @@ class ActionOfferHandoff(Action):
             # They already said yes to a call at the warning: asking again would only slow them down.
             dispatcher.utter_message(response="utter_handoff_urgent_start")
         else:
-            dispatcher.utter_message(response=f"utter_offer_handoff_{kind}",
-                                     line_status=line_status(get_settings().nurse_line,
-                                                             language=tracker.get_slot(LANGUAGE_SLOT)))
+            dispatcher.utter_message(
+                response=f"utter_offer_handoff_{kind}",
+                line_status=line_status(get_settings().nurse_line, language=tracker.get_slot(LANGUAGE_SLOT)),
+            )
         return [SlotSet(KIND_SLOT, kind)]
 
 
@@ -253,7 +264,9 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_handoff_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         if accepted_urgent_warning(tracker) and _form_was_open_before_this_message(tracker):
             return self._urgent_mid_form(dispatcher, tracker)
         reading = form_reading(tracker)
@@ -291,25 +304,36 @@ class ValidateHandoffForm(FormValidationAction):
 
     # ---- extraction: what the patient's message gives the form (clinic/handoff/form_answers.py) ----
 
-    def extract_patient_name(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def extract_patient_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return extracted(tracker, NAME)
 
-    def extract_callback_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def extract_callback_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return extracted(tracker, PHONE)
 
-    def extract_callback_time(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def extract_callback_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return extracted(tracker, TIME)
 
-    def extract_handoff_reason(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def extract_handoff_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return extracted(tracker, REASON)
 
-    def extract_handoff_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    def extract_handoff_consent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return extracted(tracker, CONSENT)
 
     # ---- validation: one validate_<slot> per slot ----
 
-    def validate_patient_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
+    def validate_patient_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {NAME: None}
         name = clean_name(value)
@@ -319,8 +343,9 @@ class ValidateHandoffForm(FormValidationAction):
             dispatcher.utter_message(response="utter_changed_patient_name", patient_name=name)
         return {NAME: name}
 
-    def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> Dict[Text, Any]:
+    def validate_callback_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {PHONE: None}
         phone = normalise_phone(value)
@@ -333,8 +358,9 @@ class ValidateHandoffForm(FormValidationAction):
             dispatcher.utter_message(response="utter_changed_callback_phone", phone=display_phone(phone))
         return {PHONE: phone}
 
-    def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
+    def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {TIME: None}
         when = clean_callback_time(value)
@@ -344,8 +370,9 @@ class ValidateHandoffForm(FormValidationAction):
             dispatcher.utter_message(response="utter_changed_callback_time", callback_time=when)
         return {TIME: when}
 
-    def validate_handoff_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> Dict[Text, Any]:
+    def validate_handoff_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {REASON: None}
         reason = clean_reason(value)
@@ -355,8 +382,9 @@ class ValidateHandoffForm(FormValidationAction):
             dispatcher.utter_message(response="utter_changed_handoff_reason")
         return {REASON: reason}
 
-    def validate_handoff_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> Dict[Text, Any]:
+    def validate_handoff_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         if value is None:
             return {CONSENT: None}
         if value is True:
@@ -409,7 +437,9 @@ class ActionSubmitHandoff(Action):
     def name(self) -> Text:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
         # The answers are cleared either way, so that a later request in the same conversation asks
         # afresh instead of silently re-sending old answers.
         cleared = [SlotSet(slot, None) for slot in FORM_SLOTS]
@@ -430,14 +460,20 @@ class ActionSubmitHandoff(Action):
             logger.error("handoff not recorded: database unavailable (%s)", error)
             dispatcher.utter_message(response=SERVICE_TROUBLE)
             return cleared
-        logger.info("handoff %s %s (kind=%s urgency=%s)", handoff["reference"],
-                    "recorded" if created else "already recorded", handoff["kind"], handoff["urgency"])
+        logger.info(
+            "handoff %s %s (kind=%s urgency=%s)",
+            handoff["reference"],
+            "recorded" if created else "already recorded",
+            handoff["kind"],
+            handoff["urgency"],
+        )
         self._confirm(dispatcher, handoff, settings, tracker.get_slot(LANGUAGE_SLOT))
         return cleared + [SlotSet(REFERENCE_SLOT, handoff["reference"])]
 
     @staticmethod
-    def _confirm(dispatcher: CollectingDispatcher, handoff: Dict[Text, Any], settings,
-                 language: Optional[Text] = None) -> None:
+    def _confirm(
+        dispatcher: CollectingDispatcher, handoff: Dict[Text, Any], settings, language: Optional[Text] = None
+    ) -> None:
         window = callback_window(settings.nurse_line, datetime.now(timezone.utc), language)
         details = {
             "reference": handoff["reference"],
@@ -447,12 +483,15 @@ class ActionSubmitHandoff(Action):
         if window.open_now:
             dispatcher.utter_message(response="utter_handoff_submitted_open", **details)
         elif window.next_opening:
-            dispatcher.utter_message(response="utter_handoff_submitted_closed", next_opening=window.next_opening, **details)
+            dispatcher.utter_message(
+                response="utter_handoff_submitted_closed", next_opening=window.next_opening, **details
+            )
         else:
             dispatcher.utter_message(response="utter_handoff_submitted_unscheduled", **details)
 
 
 # ---- the form's questions (Rasa asks for a slot with action_ask_<slot> when the domain has one) ----
+
 
 class ActionAskForDetail(Action):
     """Asks for one of the form's details, and never with the same reply as the one before: asked

@@ -77,7 +77,9 @@ class Subject:
         self.key, self.title, self.config = key, title, config
         self.bench_model = BENCH_MODELS / f"{key}.tar.gz"
         self.serve_model = serve_model or self.bench_model
-        self.figures: Dict[str, Any] = {"config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config)}
+        self.figures: Dict[str, Any] = {
+            "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config)
+        }
 
 
 def log(text: str) -> None:
@@ -98,8 +100,8 @@ def train(subject: Subject, quick: bool) -> None:
     if quick and subject.bench_model.exists() and record.exists():
         saved = json.loads(record.read_text())
         subject.figures["train_s"] = saved["train_s"]
-        subject.figures["train_note"] = (
-            f"recorded {saved['when']}" + ("" if saved.get("inputs") == digest else ", inputs changed since")
+        subject.figures["train_note"] = f"recorded {saved['when']}" + (
+            "" if saved.get("inputs") == digest else ", inputs changed since"
         )
         log(f"{subject.key}: --quick, training time recorded earlier: {saved['train_s']} s")
         return
@@ -109,15 +111,33 @@ def train(subject: Subject, quick: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-rasa-cache-") as cache:
         started = time.monotonic()
         try:
-            procs.rasa_train(["--force", "--config", str(subject.config), "--domain", "domain.yml", "--data", "data",
-                              "--out", str(BENCH_MODELS), "--fixed-model-name", subject.key], Path(cache), log_path)
+            procs.rasa_train(
+                [
+                    "--force",
+                    "--config",
+                    str(subject.config),
+                    "--domain",
+                    "domain.yml",
+                    "--data",
+                    "data",
+                    "--out",
+                    str(BENCH_MODELS),
+                    "--fixed-model-name",
+                    subject.key,
+                ],
+                Path(cache),
+                log_path,
+            )
         except subprocess.CalledProcessError:
             raise SystemExit(f"training {subject.key} failed: see {log_path}") from None
         elapsed = round(time.monotonic() - started, 1)
     subject.figures["train_s"] = elapsed
     subject.figures["train_note"] = "measured in this run"
-    record.write_text(json.dumps({"train_s": elapsed, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                  "inputs": digest}))
+    record.write_text(
+        json.dumps(
+            {"train_s": elapsed, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "inputs": digest}
+        )
+    )
     log(f"{subject.key}: trained in {elapsed} s")
 
 
@@ -156,9 +176,11 @@ def encoder_cost(subject: Subject) -> None:
 def _spread(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     import statistics
 
-    return {f"{key}_{stat}": round(fn([r[key] for r in runs]), 4)
-            for key in FIGURES
-            for stat, fn in (("mean", statistics.mean), ("min", min), ("max", max))}
+    return {
+        f"{key}_{stat}": round(fn([r[key] for r in runs]), 4)
+        for key in FIGURES
+        for stat, fn in (("mean", statistics.mean), ("min", min), ("max", max))
+    }
 
 
 def seed_spread(subject: Subject, seeds: List[int], real_sets: List[str]) -> None:
@@ -178,19 +200,47 @@ def seed_spread(subject: Subject, seeds: List[int], real_sets: List[str]) -> Non
             tmp_path = Path(tmp)
             (tmp_path / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
             log(f"{subject.key}: NLU with random seed {seed} ...")
-            procs.rasa_train(["nlu", "--config", str(tmp_path / "config.yml"), "--nlu", "data/nlu",
-                              "--domain", "domain.yml", "--out", tmp, "--fixed-model-name", "seed"],
-                             tmp_path / "cache", RESULTS / f"train-{subject.key}-seed-{seed}.log")
-            runs.append(run_module("bench.score", str(tmp_path / "seed.tar.gz"), *real_sets,
-                                   log_name=f"score-{subject.key}-seed-{seed}.log"))
+            procs.rasa_train(
+                [
+                    "nlu",
+                    "--config",
+                    str(tmp_path / "config.yml"),
+                    "--nlu",
+                    "data/nlu",
+                    "--domain",
+                    "domain.yml",
+                    "--out",
+                    tmp,
+                    "--fixed-model-name",
+                    "seed",
+                ],
+                tmp_path / "cache",
+                RESULTS / f"train-{subject.key}-seed-{seed}.log",
+            )
+            runs.append(
+                run_module(
+                    "bench.score",
+                    str(tmp_path / "seed.tar.gz"),
+                    *real_sets,
+                    log_name=f"score-{subject.key}-seed-{seed}.log",
+                )
+            )
     subject.figures["understanding_seeds"] = {"seeds": len(runs), **_spread(runs)}
     for name in real_sets:
         if all(name in r for r in runs):
             subject.figures["understanding_seeds"][name] = _spread([r[name] for r in runs])
 
 
-def _load_phase(base: str, rasa_pid: int, action_pid: int, clients: int, messages: int, warmup: int,
-                args: argparse.Namespace, tag: str) -> Dict[str, Any]:
+def _load_phase(
+    base: str,
+    rasa_pid: int,
+    action_pid: int,
+    clients: int,
+    messages: int,
+    warmup: int,
+    args: argparse.Namespace,
+    tag: str,
+) -> Dict[str, Any]:
     """One load phase, with the CPU time the servers spent on it: CPU per message is what the
     servers cost whatever else runs on the machine, unlike latency (warm-up messages included)."""
     rasa_cpu, action_cpu = procs.cpu_seconds(rasa_pid), procs.cpu_seconds(action_pid)
@@ -218,25 +268,42 @@ def serve(subject: Subject, args: argparse.Namespace, round_no: int) -> Dict[str
     try:
         action_server = procs.start(
             [RASA, "run", "actions", "--port", str(action_port), "--actions", "actions"],
-            RESULTS / f"action-server-{subject.key}.log", env,
+            RESULTS / f"action-server-{subject.key}.log",
+            env,
         )
         figures["action_server_ready_s"] = round(
-            procs.wait_for_http(f"http://127.0.0.1:{action_port}/health", process=action_server), 1)
+            procs.wait_for_http(f"http://127.0.0.1:{action_port}/health", process=action_server), 1
+        )
         log(f"{subject.key} (round {round_no + 1}): starting Rasa with {subject.serve_model.relative_to(ROOT)} ...")
         started = time.monotonic()
         rasa = procs.start(
-            [RASA, "run", "--model", str(subject.serve_model), "--port", str(rasa_port),
-             "--interface", "127.0.0.1", "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-            RESULTS / f"rasa-{subject.key}.log", env,
+            [
+                RASA,
+                "run",
+                "--model",
+                str(subject.serve_model),
+                "--port",
+                str(rasa_port),
+                "--interface",
+                "127.0.0.1",
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
+            ],
+            RESULTS / f"rasa-{subject.key}.log",
+            env,
         )
         base = f"http://127.0.0.1:{rasa_port}"
         figures["first_answer_s"] = round(procs.wait_for_first_answer(base, started, rasa), 1)
         figures["rasa_rss_idle"] = procs.memory_mib(rasa.pid)
-        figures["load_1"] = _load_phase(base, rasa.pid, action_server.pid, 1, args.messages_1, 10, args,
-                                        f"bench-{subject.key}-1")
+        figures["load_1"] = _load_phase(
+            base, rasa.pid, action_server.pid, 1, args.messages_1, 10, args, f"bench-{subject.key}-1"
+        )
         log(f"{subject.key}: 1 client {figures['load_1']}")
-        figures["load_n"] = _load_phase(base, rasa.pid, action_server.pid, args.clients, args.messages_n, 3, args,
-                                        f"bench-{subject.key}-n")
+        figures["load_n"] = _load_phase(
+            base, rasa.pid, action_server.pid, args.clients, args.messages_n, 3, args, f"bench-{subject.key}-n"
+        )
         log(f"{subject.key}: {args.clients} clients {figures['load_n']}")
         figures["rasa_memory"] = procs.memory_mib(rasa.pid)
         figures["action_server_memory"] = procs.memory_mib(action_server.pid)
@@ -262,9 +329,13 @@ def combine_rounds(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
     for phase in ("load_1", "load_n"):
         keys = rounds[0][phase].keys()
         combined[phase] = {
-            k: (round(statistics.median(r[phase][k] for r in rounds), 2) if k not in ("errors", "empty_replies",
-                                                                                  "messages", "clients")
-                else sum(r[phase][k] for r in rounds) if k != "clients" else rounds[0][phase][k])
+            k: (
+                round(statistics.median(r[phase][k] for r in rounds), 2)
+                if k not in ("errors", "empty_replies", "messages", "clients")
+                else sum(r[phase][k] for r in rounds)
+                if k != "clients"
+                else rounds[0][phase][k]
+            )
             for k in keys
         }
     for memory in ("rasa_memory", "action_server_memory"):
@@ -277,8 +348,9 @@ def combine_rounds(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def profile(subject: Subject, messages: int) -> Dict[str, Any]:
     log(f"{subject.key}: profiling {messages} messages in-process ...")
-    return run_module("bench.message_profile", str(subject.serve_model), str(messages),
-                      log_name=f"profile-{subject.key}.log")
+    return run_module(
+        "bench.message_profile", str(subject.serve_model), str(messages), log_name=f"profile-{subject.key}.log"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,25 +376,31 @@ def _fmt(value: Any, unit: str = "") -> str:
 def _seed_range(figures: Dict[str, Any]) -> str:
     if not _get(figures, "understanding_seeds"):
         return "-"
-    return (f"{_fmt(_get(figures, 'understanding_seeds.top1_min'))} / "
-            f"{_fmt(_get(figures, 'understanding_seeds.top1_max'))}")
+    return (
+        f"{_fmt(_get(figures, 'understanding_seeds.top1_min'))} / {_fmt(_get(figures, 'understanding_seeds.top1_max'))}"
+    )
 
 
 def _real(name: str, key: str):
     """A real-question figure: mean over seeds with the lowest-highest range, or the one run's."""
+
     def cell(figures: Dict[str, Any]) -> str:
         seeds = _get(figures, f"understanding_seeds.{name}")
         if seeds:
-            return (f"{_fmt(seeds[f'{key}_mean'])} ({_fmt(seeds[f'{key}_min'])}-"
-                    f"{_fmt(seeds[f'{key}_max'])})")
+            return f"{_fmt(seeds[f'{key}_mean'])} ({_fmt(seeds[f'{key}_min'])}-{_fmt(seeds[f'{key}_max'])})"
         return _fmt(_get(figures, f"understanding.{name}.{key}"))
+
     return cell
 
 
 def _real_rows() -> List[Any]:
     rows = []
-    for name, title in (("real_dev", "real questions, dev half"), ("real_blind", "real questions, BLIND half"),
-                        ("spanish_dev", "Spanish questions, dev half"), ("spanish_blind", "Spanish questions, BLIND half")):
+    for name, title in (
+        ("real_dev", "real questions, dev half"),
+        ("real_blind", "real questions, BLIND half"),
+        ("spanish_dev", "Spanish questions, dev half"),
+        ("spanish_blind", "Spanish questions, BLIND half"),
+    ):
         rows += [
             (f"{title}: answered right", _real(name, "answered_right"), ""),
             (f"{title}: right or first offered", _real(name, "top1"), ""),
@@ -334,8 +412,10 @@ def _real_rows() -> List[Any]:
 
 def _failures(figures: Dict[str, Any]) -> str:
     """Errors / empty replies over both load phases."""
+
     def total(key: str) -> int:
         return sum(_get(figures, f"{phase}.{key}") or 0 for phase in ("load_1", "load_n"))
+
     return f"{total('errors')} / {total('empty_replies')}"
 
 
@@ -399,51 +479,98 @@ def check_targets(assistant: Subject, default: Subject) -> List[Dict[str, Any]]:
         ("single-client p50 <= 30 ms", _get(a, "load_1.p50_ms"), lambda v: v <= TARGETS["p50_1_client_ms"]),
         ("8-client throughput >= 0.8x default", ratio, lambda v: v >= TARGETS["throughput_ratio_8_clients"]),
         ("training from scratch <= 120 s", _get(a, "train_s"), lambda v: v <= TARGETS["train_s"]),
-        ("Rasa server RSS <= 1.3 GB (1,240 MiB)", _get(a, "rasa_memory.rss_mib"), lambda v: v <= TARGETS["rasa_rss_mib"]),
-        (f"held-out top-1 (mean over {seeds} seeds) >= 0.934", _get(a, "understanding_seeds.top1_mean")
-         or _get(a, "understanding.top1"), lambda v: v >= TARGETS["heldout_top1"]),
-        (f"blind real questions answered right (mean over {seeds} seeds) >= 0.88", real("answered_right"),
-         lambda v: v >= TARGETS["real_answered_right"]),
+        (
+            "Rasa server RSS <= 1.3 GB (1,240 MiB)",
+            _get(a, "rasa_memory.rss_mib"),
+            lambda v: v <= TARGETS["rasa_rss_mib"],
+        ),
+        (
+            f"held-out top-1 (mean over {seeds} seeds) >= 0.934",
+            _get(a, "understanding_seeds.top1_mean") or _get(a, "understanding.top1"),
+            lambda v: v >= TARGETS["heldout_top1"],
+        ),
+        (
+            f"blind real questions answered right (mean over {seeds} seeds) >= 0.88",
+            real("answered_right"),
+            lambda v: v >= TARGETS["real_answered_right"],
+        ),
         ("blind real questions right or first offered >= 0.92", real("top1"), lambda v: v >= TARGETS["real_top1"]),
-        ("blind real questions answered wrong <= 0.03", real("answered_wrong"),
-         lambda v: v <= TARGETS["real_answered_wrong"]),
-        ("blind real questions out of scope deflected >= 0.85", real("deflected"),
-         lambda v: v >= TARGETS["real_deflected"]),
-        ("blind Spanish questions right or first offered >= 0.88", real("top1", "spanish_blind"),
-         lambda v: v >= TARGETS["spanish_top1"]),
-        ("blind Spanish questions answered wrong <= 0.03", real("answered_wrong", "spanish_blind"),
-         lambda v: v <= TARGETS["spanish_answered_wrong"]),
-        ("blind Spanish questions out of scope deflected >= 0.85", real("deflected", "spanish_blind"),
-         lambda v: v >= TARGETS["spanish_deflected"]),
+        (
+            "blind real questions answered wrong <= 0.03",
+            real("answered_wrong"),
+            lambda v: v <= TARGETS["real_answered_wrong"],
+        ),
+        (
+            "blind real questions out of scope deflected >= 0.85",
+            real("deflected"),
+            lambda v: v >= TARGETS["real_deflected"],
+        ),
+        (
+            "blind Spanish questions right or first offered >= 0.88",
+            real("top1", "spanish_blind"),
+            lambda v: v >= TARGETS["spanish_top1"],
+        ),
+        (
+            "blind Spanish questions answered wrong <= 0.03",
+            real("answered_wrong", "spanish_blind"),
+            lambda v: v <= TARGETS["spanish_answered_wrong"],
+        ),
+        (
+            "blind Spanish questions out of scope deflected >= 0.85",
+            real("deflected", "spanish_blind"),
+            lambda v: v >= TARGETS["spanish_deflected"],
+        ),
     ]
-    return [{"target": name, "value": value, "met": (value is not None and bool(test(value)))} for name, value, test in checks]
+    return [
+        {"target": name, "value": value, "met": (value is not None and bool(test(value)))}
+        for name, value, test in checks
+    ]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="reuse bench models and recorded training times when present")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="reuse bench models and recorded training times when present"
+    )
     parser.add_argument("--profile", action="store_true", help="only profile where a message's time goes")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile in a full run")
-    parser.add_argument("--no-blind", action="store_true",
-                        help="leave the blind real-question set out (every run but the round's final one)")
-    parser.add_argument("--candidate", type=Path, help="measure this config as the assistant (trained into bench/models)")
+    parser.add_argument(
+        "--no-blind",
+        action="store_true",
+        help="leave the blind real-question set out (every run but the round's final one)",
+    )
+    parser.add_argument(
+        "--candidate", type=Path, help="measure this config as the assistant (trained into bench/models)"
+    )
     parser.add_argument("--only", choices=["assistant", "default"], help="measure one column only")
-    parser.add_argument("--seeds", type=int, nargs="*",
-                        help="more random seeds to score the assistant's NLU with, about 1 min each "
-                             "(default 1 3; none with --quick)")
-    parser.add_argument("--default-seeds", type=int, nargs="*",
-                        help="more random seeds for the default pipeline's NLU, about 10 min each "
-                             "(default 1 3; none with --quick)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="*",
+        help="more random seeds to score the assistant's NLU with, about 1 min each (default 1 3; none with --quick)",
+    )
+    parser.add_argument(
+        "--default-seeds",
+        type=int,
+        nargs="*",
+        help="more random seeds for the default pipeline's NLU, about 10 min each (default 1 3; none with --quick)",
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--messages-1", type=int, default=150, help="measured messages with 1 client")
     parser.add_argument("--messages-n", type=int, default=60, help="measured messages per client with --clients")
     parser.add_argument("--profile-messages", type=int, default=120)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="server runs per configuration, alternating; figures are their medians")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="server runs per configuration, alternating; figures are their medians"
+    )
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per load phase at most")
-    parser.add_argument("--tracker", choices=["sqlite", "memory"], default="sqlite",
-                        help="tracker store of the servers: SQLite as endpoints.yml has it, or in memory")
+    parser.add_argument(
+        "--tracker",
+        choices=["sqlite", "memory"],
+        default="sqlite",
+        help="tracker store of the servers: SQLite as endpoints.yml has it, or in memory",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -460,11 +587,17 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if assistant in subjects and not args.candidate:
         # `make bench` trains first; run directly, the served model may be missing or stale.
-        stale = subprocess.run(["make", "-q", "models/current.tar.gz"], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0
+        stale = (
+            subprocess.run(
+                ["make", "-q", "models/current.tar.gz"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            ).returncode
+            != 0
+        )
         if stale or not CURRENT_MODEL.exists():
-            log("models/current.tar.gz is missing or older than its inputs: make train "
-                f"(log: {(RESULTS / 'make-train.log').relative_to(ROOT)}) ...")
+            log(
+                "models/current.tar.gz is missing or older than its inputs: make train "
+                f"(log: {(RESULTS / 'make-train.log').relative_to(ROOT)}) ..."
+            )
             with open(RESULTS / "make-train.log", "w") as out:
                 subprocess.run(["make", "train"], cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT)
 
@@ -474,7 +607,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 train(subject, quick=True)
             result = profile(subject, args.profile_messages)
             from bench.message_profile import format_table
-            print(format_table(result["rows"], f"\n{subject.title}: per message, {result['messages']} held-out messages"))
+
+            print(
+                format_table(result["rows"], f"\n{subject.title}: per message, {result['messages']} held-out messages")
+            )
         return 0
 
     for subject in subjects:
@@ -493,7 +629,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rounds: Dict[str, List[Dict[str, Any]]] = {s.key: [] for s in subjects}
     for round_no in range(args.rounds):
         # A B, then B A: drift in what else the machine is doing weighs on both alike.
-        for subject in (subjects if round_no % 2 == 0 else list(reversed(subjects))):
+        for subject in subjects if round_no % 2 == 0 else list(reversed(subjects)):
             rounds[subject.key].append(serve(subject, args, round_no))
     for subject in subjects:
         subject.figures.update(combine_rounds(rounds[subject.key]))
@@ -507,9 +643,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 subject.figures["profile_encoder_ms"] = round(sum(r["ms_per_msg"] for r in encoder_rows), 2)
 
     print()
-    print(f"Benchmark {datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores, "
-          f"Rasa {_rasa_version()}, REST over loopback, {args.tracker} tracker store, action server on; "
-          f"1-min load average {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)")
+    print(
+        f"Benchmark {datetime.now().isoformat(timespec='seconds')} on {os.cpu_count()} cores, "
+        f"Rasa {_rasa_version()}, REST over loopback, {args.tracker} tracker store, action server on; "
+        f"1-min load average {os.getloadavg()[0]:.2f} (other work on the machine skews the figures)"
+    )
     lines = print_table(subjects, args.clients)
     print("\n".join(lines))
     targets = check_targets(assistant, default) if len(subjects) == 2 else []
@@ -519,10 +657,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {_fmt(t['value'])}")
     if profiles:
         from bench.message_profile import format_table
+
         for subject in subjects:
             result = profiles[subject.key]
-            print(format_table(result["rows"], f"\n{subject.title}: where a message's time goes "
-                                               f"(in-process, {result['messages']} held-out messages)"))
+            print(
+                format_table(
+                    result["rows"],
+                    f"\n{subject.title}: where a message's time goes "
+                    f"(in-process, {result['messages']} held-out messages)",
+                )
+            )
     report = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "rasa": _rasa_version()},
@@ -534,14 +678,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(f"\nResults: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} "
-          f"(bench took {report['runtime_s']} s)")
+    print(
+        f"\nResults: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} "
+        f"(bench took {report['runtime_s']} s)"
+    )
     return 0
 
 
 def _rasa_version() -> str:
     try:
         from importlib.metadata import version
+
         return version("rasa")
     except Exception:
         return "?"

@@ -47,14 +47,21 @@ DAYS = 90
 TARGET_MS = 300
 KINDS = ["deflected"] * 45 + ["asked_back"] * 30 + ["low_confidence"] * 15 + ["unhelpful"] * 10
 STATUS = ["open"] * 70 + ["assigned"] * 15 + ["out_of_scope"] * 10 + ["needs_answer"] * 5
-QUESTIONS = ["does insurance cover trigger point injections", "how much does one injection cost",
-             "is there parking at the clinic", "can I get a note for work", "do you do dry needling too",
-             "can you refill my pain prescription", "are you open on saturdays", "can I get my flu shot the same week"]
+QUESTIONS = [
+    "does insurance cover trigger point injections",
+    "how much does one injection cost",
+    "is there parking at the clinic",
+    "can I get a note for work",
+    "do you do dry needling too",
+    "can you refill my pain prescription",
+    "are you open on saturdays",
+    "can I get my flu shot the same week",
+]
 
 
 def _chunks(rows: List[Dict], size: int = 5000):
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[str, int]:
@@ -89,7 +96,10 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
         for severity, share in (("emergency", 0.002), ("crisis", 0.001), ("urgent", 0.01)):
             counts[(day, "red_flag", severity)] += int(n * share)
     with store.session() as session:
-        session.execute(insert(AnalyticsDailyRow), [{"day": k[0], "metric": k[1], "key": k[2], "count": v} for k, v in counts.items()])
+        session.execute(
+            insert(AnalyticsDailyRow),
+            [{"day": k[0], "metric": k[1], "key": k[2], "count": v} for k, v in counts.items()],
+        )
 
     # Groups and review items.
     n_groups, n_items = 3000, int(conversations * 0.4)
@@ -103,17 +113,40 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
         status = rng.choice(STATUS)
         at = now - timedelta(minutes=rng.randint(0, DAYS * 24 * 60))
         open_counts[group] += status == "open"
-        items.append({
-            "source": f"bench:{index}", "conversation_key": f"{rng.getrandbits(128):032x}", "at": at, "kind": rng.choice(KINDS),
-            "text": f"{QUESTIONS[group % len(QUESTIONS)]} ({group}-{index})", "guessed_topic": rng.choice(topics),
-            "topic_confidence": rng.random(), "intent": "faq", "intent_confidence": rng.random(), "group_id": group + 1,
-            "status": status, "decided_topic": rng.choice(topics) if status == "assigned" else None,
-            "decided_by": None if status == "open" else "bench.reviewer", "decided_at": None if status == "open" else at,
-        })
+        items.append(
+            {
+                "source": f"bench:{index}",
+                "conversation_key": f"{rng.getrandbits(128):032x}",
+                "at": at,
+                "kind": rng.choice(KINDS),
+                "text": f"{QUESTIONS[group % len(QUESTIONS)]} ({group}-{index})",
+                "guessed_topic": rng.choice(topics),
+                "topic_confidence": rng.random(),
+                "intent": "faq",
+                "intent_confidence": rng.random(),
+                "group_id": group + 1,
+                "status": status,
+                "decided_topic": rng.choice(topics) if status == "assigned" else None,
+                "decided_by": None if status == "open" else "bench.reviewer",
+                "decided_at": None if status == "open" else at,
+            }
+        )
     with store.session() as session:
-        session.execute(insert(ReviewGroupRow), [
-            {"id": g + 1, "created_at": now, "label": QUESTIONS[g % len(QUESTIONS)], "centroid": centroid,
-             "members": members[g], "open_count": open_counts[g], "vectoriser": "bench"} for g in range(n_groups)])
+        session.execute(
+            insert(ReviewGroupRow),
+            [
+                {
+                    "id": g + 1,
+                    "created_at": now,
+                    "label": QUESTIONS[g % len(QUESTIONS)],
+                    "centroid": centroid,
+                    "members": members[g],
+                    "open_count": open_counts[g],
+                    "vectoriser": "bench",
+                }
+                for g in range(n_groups)
+            ],
+        )
     for chunk in _chunks(items):
         with store.session() as session:
             session.execute(insert(ReviewItemRow), chunk)
@@ -128,20 +161,45 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
         resolved = claimed + timedelta(minutes=rng.expovariate(1 / 120))
         is_open = created > now - timedelta(hours=6)
         urgency = rng.choice(urgencies)
-        handoffs.append({
-            "reference": f"TPI-{index:05d}"[:16], "idempotency_key": f"bench-{index}", "conversation_id": f"bench-{index}",
-            "kind": rng.choice(kinds), "urgency": urgency, "urgency_rank": URGENCY_RANK[urgency],
-            "status": "new" if is_open else "resolved", "patient_name": "Bench Patient", "callback_phone": "+12125550100",
-            "callback_time": "any", "reason": "bench", "consent": True, "topics": [], "red_flags": [], "transcript": transcript,
-            "created_at": created, "updated_at": created, "claimed_at": None if is_open else claimed,
-            "claimed_by": None if is_open else "nurse", "resolved_at": None if is_open else resolved,
-            "resolved_by": None if is_open else "nurse", "outcome": None if is_open else "called_back",
-        })
+        handoffs.append(
+            {
+                "reference": f"TPI-{index:05d}"[:16],
+                "idempotency_key": f"bench-{index}",
+                "conversation_id": f"bench-{index}",
+                "kind": rng.choice(kinds),
+                "urgency": urgency,
+                "urgency_rank": URGENCY_RANK[urgency],
+                "status": "new" if is_open else "resolved",
+                "patient_name": "Bench Patient",
+                "callback_phone": "+12125550100",
+                "callback_time": "any",
+                "reason": "bench",
+                "consent": True,
+                "topics": [],
+                "red_flags": [],
+                "transcript": transcript,
+                "created_at": created,
+                "updated_at": created,
+                "claimed_at": None if is_open else claimed,
+                "claimed_by": None if is_open else "nurse",
+                "resolved_at": None if is_open else resolved,
+                "resolved_by": None if is_open else "nurse",
+                "outcome": None if is_open else "called_back",
+            }
+        )
     for chunk in _chunks(handoffs):
         with store.session() as session:
             session.execute(insert(HandoffRow), chunk)
-    feedback = [{"source": f"bench-fb:{i}", "conversation_key": f"{i:032x}", "at": now - timedelta(minutes=rng.randint(0, DAYS * 1440)),
-                 "topic": rng.choice(topics), "helpful": rng.random() < 0.8} for i in range(conversations // 10)]
+    feedback = [
+        {
+            "source": f"bench-fb:{i}",
+            "conversation_key": f"{i:032x}",
+            "at": now - timedelta(minutes=rng.randint(0, DAYS * 1440)),
+            "topic": rng.choice(topics),
+            "helpful": rng.random() < 0.8,
+        }
+        for i in range(conversations // 10)
+    ]
     for chunk in _chunks(feedback):
         with store.session() as session:
             session.execute(insert(FeedbackRow), chunk)
@@ -153,8 +211,14 @@ def seed(url: str, conversations: int = 100_000, seed_value: int = 16) -> Dict[s
             connection.execute(text("ANALYZE"))
         engine.dispose()
     store.dispose()
-    return {"conversations": conversations, "review_items": len(items), "open_items": sum(open_counts.values()),
-            "groups": n_groups, "handoffs": len(handoffs), "feedback": len(feedback)}
+    return {
+        "conversations": conversations,
+        "review_items": len(items),
+        "open_items": sum(open_counts.values()),
+        "groups": n_groups,
+        "handoffs": len(handoffs),
+        "feedback": len(feedback),
+    }
 
 
 def time_pages(url: str, rounds: int = 20) -> Dict[str, Dict[str, float]]:
@@ -169,7 +233,9 @@ def time_pages(url: str, rounds: int = 20) -> Dict[str, Dict[str, float]]:
     found = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert found, "no sign-in form"
     token = found.group(1)
-    signed = client.post("/login", data={"username": "bench.reviewer", "password": "correct horse battery staple", "csrf_token": token})
+    signed = client.post(
+        "/login", data={"username": "bench.reviewer", "password": "correct horse battery staple", "csrf_token": token}
+    )
     assert signed.status_code == 302, signed.status_code
     largest = ReviewStore(store).open_groups(limit=1)[0][0]["id"]
     today = utcnow().date()
@@ -194,8 +260,12 @@ def time_pages(url: str, rounds: int = 20) -> Dict[str, Dict[str, float]]:
             cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200
         times.sort()
-        results[name] = {"median_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-                         "cpu_median_ms": round(statistics.median(cpu), 1), "bytes": len(response.data)}
+        results[name] = {
+            "median_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+            "cpu_median_ms": round(statistics.median(cpu), 1),
+            "bytes": len(response.data),
+        }
     store.dispose()
     return results
 
@@ -221,13 +291,21 @@ def collector_pace(conversations: int, url: str) -> Dict[str, float]:
     seconds = time.perf_counter() - started
     collector.dispose()
     store.dispose()
-    return {"conversations": conversations, "events": result.events, "messages": result.messages, "review_items": result.items,
-            "seconds": round(seconds, 1), "messages_per_second": round(result.messages / seconds, 1)}
+    return {
+        "conversations": conversations,
+        "events": result.events,
+        "messages": result.messages,
+        "review_items": result.items,
+        "seconds": round(seconds, 1),
+        "messages_per_second": round(result.messages / seconds, 1),
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.console_pages", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a temporary SQLite file); its tables are replaced")
+    parser.add_argument(
+        "--database", default=None, help="SQLAlchemy URL (default: a temporary SQLite file); its tables are replaced"
+    )
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--collector", type=int, default=0, help="also time the collector on this many conversations")
     parser.add_argument("--json", default=None, help="write the figures to this file")
@@ -240,12 +318,22 @@ def main(argv=None) -> int:
     results = time_pages(url)
     width = max(len(name) for name in results)
     load = os.getloadavg()[0]
-    print(f"{'page'.ljust(width)}  median    p95  console CPU (target {TARGET_MS} ms; load average {load:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"{'page'.ljust(width)}  median    p95  console CPU (target {TARGET_MS} ms; load average {load:.1f} on {os.cpu_count()} cores)"
+    )
     for name, figures in results.items():
         flag = "" if figures["median_ms"] < TARGET_MS else "  over"
-        print(f"{name.ljust(width)}  {figures['median_ms']:6.1f} {figures['p95_ms']:6.1f} {figures['cpu_median_ms']:8.1f} ms{flag}")
-    out = {"backend": backend, "seeded": seeded, "pages": results, "load_average": load, "at": datetime.now().isoformat(timespec="seconds"),
-           "date": date.today().isoformat()}
+        print(
+            f"{name.ljust(width)}  {figures['median_ms']:6.1f} {figures['p95_ms']:6.1f} {figures['cpu_median_ms']:8.1f} ms{flag}"
+        )
+    out = {
+        "backend": backend,
+        "seeded": seeded,
+        "pages": results,
+        "load_average": load,
+        "at": datetime.now().isoformat(timespec="seconds"),
+        "date": date.today().isoformat(),
+    }
     if args.collector:
         out["collector"] = collector_pace(args.collector, url)
         print(f"collector: {out['collector']}")

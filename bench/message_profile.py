@@ -174,13 +174,15 @@ def table(messages: int) -> List[Dict[str, Any]]:
     for section, _title in SECTIONS:
         entries = [(name, calls, seconds) for (sec, name), (calls, seconds) in _timings.items() if sec == section]
         for name, calls, seconds in entries:
-            rows.append({
-                "section": section,
-                "name": name,
-                "calls_per_msg": round(calls / messages, 2),
-                "ms_per_msg": round(seconds / messages * 1000, 3),
-                "share": round(seconds / total, 4),
-            })
+            rows.append(
+                {
+                    "section": section,
+                    "name": name,
+                    "calls_per_msg": round(calls / messages, 2),
+                    "ms_per_msg": round(seconds / messages * 1000, 3),
+                    "share": round(seconds / total, 4),
+                }
+            )
     return rows
 
 
@@ -231,7 +233,9 @@ async def _drive(agent: Any, texts: List[str], warmup: int, turns: int) -> Tuple
     return measured, 0.0
 
 
-def profile_model(model_path: Path, messages: int = 120, warmup: int = 10, turns: int = 4, seed: int = 11) -> Dict[str, Any]:
+def profile_model(
+    model_path: Path, messages: int = 120, warmup: int = 10, turns: int = 4, seed: int = 11
+) -> Dict[str, Any]:
     """Profiles `model_path` in this process, with an action server of its own; returns the rows."""
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import TrackerStore
@@ -247,7 +251,8 @@ def profile_model(model_path: Path, messages: int = 120, warmup: int = 10, turns
     port = procs.free_port()
     action_server = procs.start(
         [str(procs.VENV_BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
-        workdir / "action_server.log", env,
+        workdir / "action_server.log",
+        env,
     )
     try:
         procs.wait_for_http(f"http://127.0.0.1:{port}/health", process=action_server)

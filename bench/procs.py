@@ -45,9 +45,14 @@ def rasa_train(args: List[str], cache: Path, log_path: Optional[Path] = None) ->
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") if log_path is not None else contextlib.nullcontext() as out:
-        subprocess.run([str(VENV_BIN / "rasa"), "train", *args], cwd=ROOT,
-                       env=server_env({"RASA_CACHE_DIRECTORY": str(cache)}),
-                       stdout=out, stderr=subprocess.STDOUT if out else None, check=True)
+        subprocess.run(
+            [str(VENV_BIN / "rasa"), "train", *args],
+            cwd=ROOT,
+            env=server_env({"RASA_CACHE_DIRECTORY": str(cache)}),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            check=True,
+        )
 
 
 def start(args: List[str], log_path: Path, env: Dict[str, str]) -> subprocess.Popen:
@@ -118,7 +123,7 @@ def descendants(pid: int) -> List[int]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: the fields follow its last ")".
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         children.setdefault(int(fields[1]), []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
@@ -159,7 +164,7 @@ def cpu_seconds(pid: int) -> float:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         # utime and stime are fields 14 and 15 of stat; here counted from field 3 ("state").
         total += int(fields[11]) + int(fields[12])
     return total / _CLOCK_TICKS

@@ -38,8 +38,12 @@ def normalise(parsed: Dict[str, Any]) -> Dict[str, Any]:
     return parsed
 
 
-REAL_SETS = {"real_dev": REAL_DEV_FILE, "real_blind": REAL_BLIND_FILE,
-             "spanish_dev": SPANISH_DEV_FILE, "spanish_blind": SPANISH_BLIND_FILE}
+REAL_SETS = {
+    "real_dev": REAL_DEV_FILE,
+    "real_blind": REAL_BLIND_FILE,
+    "spanish_dev": SPANISH_DEV_FILE,
+    "spanish_blind": SPANISH_BLIND_FILE,
+}
 
 
 def _with_kinds(report: Report) -> Dict[str, Any]:

@@ -103,7 +103,7 @@ def _resolve_sqlite_path(url: str) -> str:
     # A relative SQLite path is taken from the project root, not from wherever a process starts.
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(PROJECT_ROOT / url[len(prefix):])
+        return prefix + str(PROJECT_ROOT / url[len(prefix) :])
     return url
 
 
@@ -113,10 +113,7 @@ def load_settings(path: Optional[Path] = None) -> Settings:
     line = raw.get("nurse_line") or {}
     targets = line.get("targets") or {}
     review = raw.get("review") or {}
-    hours = {
-        WEEKDAYS.index(day): _parse_window(window)
-        for day, window in (line.get("open_hours") or {}).items()
-    }
+    hours = {WEEKDAYS.index(day): _parse_window(window) for day, window in (line.get("open_hours") or {}).items()}
     return Settings(
         clinic_name=str(raw.get("clinic_name", "the clinic")),
         nurse_line=NurseLine(

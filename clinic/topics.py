@@ -62,9 +62,14 @@ def load_contract() -> Contract:
     raw = yaml.safe_load(TOPICS_FILE.read_text(encoding="utf-8"))
     names_es = dict(raw.get("body_part_names_es") or {})
     topics = {
-        topic_id: Topic(id=topic_id, title=spec["title"], fits=spec.get("fits") or {},
-                        title_es=spec.get("title_es") or "", fits_es=spec.get("fits_es") or {},
-                        names_es=names_es)
+        topic_id: Topic(
+            id=topic_id,
+            title=spec["title"],
+            fits=spec.get("fits") or {},
+            title_es=spec.get("title_es") or "",
+            fits_es=spec.get("fits_es") or {},
+            names_es=names_es,
+        )
         for topic_id, spec in raw["topics"].items()
     }
     return Contract(topics=topics, sources=dict(raw["sources"]))

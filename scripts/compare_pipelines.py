@@ -54,7 +54,10 @@ def outcomes(parses: List[Tuple[str, Dict[str, Any]]], fallback: float, topic: f
             continue
         decided, _ = decide(parsed, fallback, topic, margin)
         # Scored as the served model's parse would be: the gates' decision as its intent.
-        gated = {**parsed, "intent": {"name": decided, "confidence": (parsed.get("intent") or {}).get("confidence", 0.0)}}
+        gated = {
+            **parsed,
+            "intent": {"name": decided, "confidence": (parsed.get("intent") or {}).get("confidence", 0.0)},
+        }
         report.outcomes.append(outcome_from_parse(parsed.get("text", ""), truth_topic or UNANSWERABLE, gated))
     return report
 
@@ -64,8 +67,11 @@ def main() -> None:
     parser.add_argument("configs", nargs="+", type=Path)
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--replay", action="store_true", help="re-score the parses kept from an earlier run")
-    parser.add_argument("--share-cache", action="store_true",
-                        help="one Rasa training cache per split, for configs that differ only after the featurizers")
+    parser.add_argument(
+        "--share-cache",
+        action="store_true",
+        help="one Rasa training cache per split, for configs that differ only after the featurizers",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -85,8 +91,13 @@ def main() -> None:
             per_split.append(figures)
             print(f"{config.stem} split {seed}: {figures}", flush=True)
         keys = ("top1", "answered_right", "answered_wrong", "deflected", "utility")
-        rows.append((config.stem, {k: statistics.mean(f[k] for f in per_split) for k in keys},
-                     {k: (min(f[k] for f in per_split), max(f[k] for f in per_split)) for k in keys}))
+        rows.append(
+            (
+                config.stem,
+                {k: statistics.mean(f[k] for f in per_split) for k in keys},
+                {k: (min(f[k] for f in per_split), max(f[k] for f in per_split)) for k in keys},
+            )
+        )
     print(f"\nmeans over {args.splits} splits (range)")
     print(f"{'config':<24} " + " ".join(f"{k:>20}" for k in ("top1", "right", "wrong", "deflected", "utility")))
     for name, means, ranges in rows:

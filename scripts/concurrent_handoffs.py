@@ -54,18 +54,22 @@ def invented_patients(count: int, run_id: str = "") -> List[Invented]:
     for i in range(count):
         first = "".join(SYLLABLES[int(d)] for d in f"{i:02d}").capitalize()
         typed = f"(212) 555-01{i % 100:02d}"
-        people.append(Invented(
-            sender=f"load-{run_id}-{i:03d}",
-            name=f"{first} Testperson",
-            phone_typed=typed,
-            phone=normalise_phone(typed) or "",
-            reason=f"concurrency check {i:03d}: my shoulder still hurts",
-        ))
+        people.append(
+            Invented(
+                sender=f"load-{run_id}-{i:03d}",
+                name=f"{first} Testperson",
+                phone_typed=typed,
+                phone=normalise_phone(typed) or "",
+                reason=f"concurrency check {i:03d}: my shoulder still hurts",
+            )
+        )
     return people
 
 
 async def say(session: aiohttp.ClientSession, bot_url: str, person: Invented, text: str) -> str:
-    async with session.post(f"{bot_url}/webhooks/rest/webhook", json={"sender": person.sender, "message": text}) as response:
+    async with session.post(
+        f"{bot_url}/webhooks/rest/webhook", json={"sender": person.sender, "message": text}
+    ) as response:
         response.raise_for_status()
         reply = "\n".join(m.get("text", "") for m in await response.json())
     person.messages += 1
@@ -109,7 +113,9 @@ def check(people: List[Invented], database_url: Optional[str]) -> Tuple[int, Lis
     """(records found for these conversations, problems); no problems means every record is right."""
     store = get_store(database_url or get_settings().database_url)
     senders = {p.sender: p for p in people}
-    records = [h for h in store.list_handoffs(("new", "claimed", "resolved"), limit=100_000) if h["conversation_id"] in senders]
+    records = [
+        h for h in store.list_handoffs(("new", "claimed", "resolved"), limit=100_000) if h["conversation_id"] in senders
+    ]
     problems = []
     if len(records) != len(people):
         problems.append(f"{len(records)} records for {len(people)} conversations")
@@ -121,7 +127,11 @@ def check(people: List[Invented], database_url: Optional[str]) -> Tuple[int, Lis
         seen.add(record["conversation_id"])
         if person.reference != record["reference"]:
             problems.append(f"{person.sender}: told {person.reference}, stored {record['reference']}")
-        if (record["patient_name"], record["callback_phone"], record["reason"]) != (person.name, person.phone, person.reason):
+        if (record["patient_name"], record["callback_phone"], record["reason"]) != (
+            person.name,
+            person.phone,
+            person.reason,
+        ):
             problems.append(f"{person.sender}: answers belong to another conversation")
         patient_lines = [line["text"] for line in record["transcript"] if line["who"] == "patient"]
         others = [p for p in people if p is not person and (p.name in patient_lines or p.reason in patient_lines)]
@@ -157,8 +167,10 @@ def main(argv=None) -> int:
     print(f"conversations:          {len(people)} at once")
     print(f"completed with a reference: {len(people) - len(failed)}")
     print(f"messages sent:          {messages} in {elapsed:.1f} s ({messages / elapsed:.1f} msg/s)")
-    print(f"conversation time:      median {statistics.median(durations):.1f} s, "
-          f"p95 {durations[int(0.95 * (len(durations) - 1))]:.1f} s, max {durations[-1]:.1f} s")
+    print(
+        f"conversation time:      median {statistics.median(durations):.1f} s, "
+        f"p95 {durations[int(0.95 * (len(durations) - 1))]:.1f} s, max {durations[-1]:.1f} s"
+    )
     print(f"records in the database: {records}")
     for person in failed[:10]:
         print(f"  {person.sender}: {person.error}")

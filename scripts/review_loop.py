@@ -1,12 +1,12 @@
 """The review loop's figures.
 
-    python scripts/review_loop.py --groups     how the scripted questions (tests/data/review_conversations.yml)
-                                               group at several thresholds, scrubbed as the collector
-                                               scrubs them (offline: no bot; tests/test_review_loop.py
-                                               measures the same through the real bot)
-    python scripts/review_loop.py --retrain    ten phrasings assigned to a topic, NLU retrained with the
-                                               export, ten fresh phrasings parsed before and after
-                                               (a few minutes: one NLU training)
+python scripts/review_loop.py --groups     how the scripted questions (tests/data/review_conversations.yml)
+                                           group at several thresholds, scrubbed as the collector
+                                           scrubs them (offline: no bot; tests/test_review_loop.py
+                                           measures the same through the real bot)
+python scripts/review_loop.py --retrain    ten phrasings assigned to a topic, NLU retrained with the
+                                           export, ten fresh phrasings parsed before and after
+                                           (a few minutes: one NLU training)
 """
 
 from __future__ import annotations
@@ -30,18 +30,26 @@ def groups(thresholds) -> None:
     conversations = build()
     scrubber = get_scrubber()
     # Names are known to the collector only when the patient gave them to the handoff form.
-    rows = [(scrubber.scrub(m.text, [c.patient["name"]] if c.handoff else []), m.family)
-            for c in conversations for m in c.messages if m.family]
+    rows = [
+        (scrubber.scrub(m.text, [c.patient["name"]] if c.handoff else []), m.family)
+        for c in conversations
+        for m in c.messages
+        if m.family
+    ]
     texts, families = [r[0] for r in rows], [r[1] for r in rows]
     vectoriser = Vectoriser(training_examples())
     for threshold in thresholds:
         found = cluster(texts, vectoriser, threshold)
-        majority = {f: Counter(g for g, ff in zip(found, families) if ff == f).most_common(1)[0][0] for f in set(families)}
+        majority = {
+            f: Counter(g for g, ff in zip(found, families) if ff == f).most_common(1)[0][0] for f in set(families)
+        }
         shared = len(majority) - len(set(majority.values()))
         right = sum(1 for g, f in zip(found, families) if majority[f] == g and list(majority.values()).count(g) == 1)
         mark = "  <- in use" if abs(threshold - THRESHOLD) < 1e-9 else ""
-        print(f"threshold {threshold:.2f}: {len(set(found))} groups for {len(majority)} questions, {right}/{len(texts)} "
-              f"({right / len(texts):.1%}) in their question's group, {shared} groups shared by two questions{mark}")
+        print(
+            f"threshold {threshold:.2f}: {len(set(found))} groups for {len(majority)} questions, {right}/{len(texts)} "
+            f"({right / len(texts):.1%}) in their question's group, {shared} groups shared by two questions{mark}"
+        )
         if mark:
             for text, g, f in zip(texts, found, families):
                 if majority[f] != g:
@@ -58,7 +66,9 @@ def retrain() -> None:
         result = run(Path(folder), models[-1])
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("detail")}, indent=2))
     for before, after in zip(result["before_detail"], result["after_detail"]):
-        print(f"  before {before['intent']:>12} {before['topic']:<16} after {after['intent']:>12} {after['topic']:<16} {after['text']}")
+        print(
+            f"  before {before['intent']:>12} {before['topic']:<16} after {after['intent']:>12} {after['topic']:<16} {after['text']}"
+        )
 
 
 def main() -> int:

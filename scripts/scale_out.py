@@ -128,7 +128,7 @@ def idempotency_key() -> str:
 class Turn:
     text: str
     attempt: int
-    status: str          # "ok", "service_trouble", "empty", "http_502", "conn_error", ...
+    status: str  # "ok", "service_trouble", "empty", "http_502", "conn_error", ...
     latency_ms: float
     reply: str = ""
     key: str = ""
@@ -149,8 +149,13 @@ class Conversation:
 
 
 class Burst:
-    def __init__(self, base_url: str, think_s: Tuple[float, float] = (0.0, 0.0), retry_pause_s: float = 1.0,
-                 request_timeout_s: float = 90.0):
+    def __init__(
+        self,
+        base_url: str,
+        think_s: Tuple[float, float] = (0.0, 0.0),
+        retry_pause_s: float = 1.0,
+        request_timeout_s: float = 90.0,
+    ):
         check_loopback(base_url)
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self.think_s = think_s
@@ -172,8 +177,9 @@ class Burst:
                     return Turn(text, attempt, f"http_{response.status}", elapsed, key=key)
                 messages = json.loads(raw)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            return Turn(text, attempt, f"conn_error:{type(error).__name__}", (time.perf_counter() - started) * 1000,
-                        key=key)
+            return Turn(
+                text, attempt, f"conn_error:{type(error).__name__}", (time.perf_counter() - started) * 1000, key=key
+            )
         reply = "\n".join(m.get("text") or "" for m in messages)
         status = "empty" if not messages else ("service_trouble" if self.trouble and self.trouble in reply else "ok")
         return Turn(text, attempt, status, elapsed, reply, key)
@@ -228,8 +234,9 @@ def burst_figures(conversations: List[Conversation], wall_s: float) -> Dict[str,
         "p95_ms": round(percentile(latencies, 0.95), 1),
         "handoffs_attempted": len(handoffs),
         "handoffs_confirmed": sum(1 for c in handoffs if c.reference),
-        "conversations_told_service_trouble": sum(1 for c in conversations
-                                                  if any(t.status == "service_trouble" for t in c.turns)),
+        "conversations_told_service_trouble": sum(
+            1 for c in conversations if any(t.status == "service_trouble" for t in c.turns)
+        ),
         "resent_messages": len(retried),
         "resent_latency_ms_max": round(max(retried), 1) if retried else None,
     }
@@ -288,8 +295,20 @@ def action_args(port: int) -> List[str]:
 
 
 def rasa_args(port: int, endpoints: Path, auth_token: Optional[str] = None) -> List[str]:
-    args = [RASA, "run", "--model", env("MODEL"), "--port", str(port), "--interface", "127.0.0.1",
-            "--endpoints", str(endpoints), "--credentials", "credentials.yml"]
+    args = [
+        RASA,
+        "run",
+        "--model",
+        env("MODEL"),
+        "--port",
+        str(port),
+        "--interface",
+        "127.0.0.1",
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        "credentials.yml",
+    ]
     if auth_token:
         args += ["--enable-api", f"--auth-token={auth_token}"]
     return args
@@ -341,11 +360,13 @@ async def fetch_trackers(base_url: str, token: str, senders: List[str]) -> Dict[
     trackers: Dict[str, Any] = {}
     semaphore = asyncio.Semaphore(8)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+
         async def one(sender: str) -> None:
             async with semaphore:
                 url = f"{base_url}/conversations/{sender}/tracker"
                 async with session.get(url, params={"token": token, "include_events": "ALL"}) as response:
                     trackers[sender] = await response.json() if response.status == 200 else None
+
         await asyncio.gather(*(one(s) for s in senders))
     return trackers
 
@@ -362,15 +383,21 @@ def check_tracker(conversation: Conversation, tracker: Optional[Dict[str, Any]],
     attempt failed (it may or may not have been handled before the failure)."""
     if tracker is None:
         return "no tracker"
-    keys = [(e.get("metadata") or {}).get("idempotency_key") for e in tracker.get("events", []) if e.get("event") == "user"]
+    keys = [
+        (e.get("metadata") or {}).get("idempotency_key") for e in tracker.get("events", []) if e.get("event") == "user"
+    ]
     doubled = sorted({k for k in keys if k and keys.count(k) > 1})
     if doubled:
         return f"{len(doubled)} message(s) stored twice under one idempotency key"
     stored = user_texts(tracker)
     if strict:
         sent = [t.text for t in conversation.turns]
-        return None if stored == sent else f"stored {len(stored)} user turns, sent {len(sent)}; first difference at " \
+        return (
+            None
+            if stored == sent
+            else f"stored {len(stored)} user turns, sent {len(sent)}; first difference at "
             f"{next((i for i, (a, b) in enumerate(zip(stored, sent)) if a != b), min(len(stored), len(sent)))}"
+        )
     position = 0
     for turn in conversation.turns:
         answered = turn.status in ("ok", "service_trouble", "empty")
@@ -391,8 +418,9 @@ def check_tracker(conversation: Conversation, tracker: Optional[Dict[str, Any]],
     return f"unexpected user turns at the end: {extra!r}" if extra else None
 
 
-async def tracker_problems(base_url: str, token: str, conversations: List[Conversation],
-                           strict: bool) -> Dict[str, str]:
+async def tracker_problems(
+    base_url: str, token: str, conversations: List[Conversation], strict: bool
+) -> Dict[str, str]:
     """Sender -> what is wrong with its tracker (check_tracker), for the conversations that fail."""
     trackers = await fetch_trackers(base_url, token, [c.script.sender for c in conversations])
     problems = {c.script.sender: check_tracker(c, trackers.get(c.script.sender), strict) for c in conversations}
@@ -433,9 +461,12 @@ def check_handoffs(conversations: List[Conversation], rows: List[Dict[str, Any]]
             # Written, but the reply with its reference was lost (the action server died after the
             # commit): the nurse line still has it.
             stored_unconfirmed += 1
-    return {"confirmed": confirmed, "stored_rows": sum(len(by_conversation.get(c.script.sender, []))
-                                                       for c in conversations),
-            "stored_unconfirmed": stored_unconfirmed, "problems": problems}
+    return {
+        "confirmed": confirmed,
+        "stored_rows": sum(len(by_conversation.get(c.script.sender, [])) for c in conversations),
+        "stored_unconfirmed": stored_unconfirmed,
+        "problems": problems,
+    }
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -459,11 +490,15 @@ async def single_process(args: argparse.Namespace, results: Results) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="single-", dir=SCALE))
     action_port, rasa_port = procs.free_port(), procs.free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(json.dumps({
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
-        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "trackers.db")},
-        "lock_store": {"type": "clinic.server.lock_store.InMemoryConversationLockStore"},
-    }))
+    endpoints.write_text(
+        json.dumps(
+            {
+                "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+                "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "trackers.db")},
+                "lock_store": {"type": "clinic.server.lock_store.InMemoryConversationLockStore"},
+            }
+        )
+    )
     extra = {"CLINIC_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "SANIC_WORKERS": "1"}
     try:
         actions = fleet.start("single-actions", action_args(action_port), extra)
@@ -496,8 +531,9 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
         store.create_schema()
         store.dispose()
         log(f"starting {len(action_ports)} action servers and {len(rasa_ports)} Rasa replicas ...")
-        action_servers = [fleet.start(f"actions-{i}", action_args(port), extra)
-                          for i, port in enumerate(action_ports, 1)]
+        action_servers = [
+            fleet.start(f"actions-{i}", action_args(port), extra) for i, port in enumerate(action_ports, 1)
+        ]
         # One replica after the other: the first creates the tracker table.
         for i, port in enumerate(rasa_ports, 1):
             replica = fleet.start(f"rasa-{i}", rasa_args(port, endpoints, token), extra)
@@ -518,36 +554,50 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
         conversations, wall = await Burst(lb).run(scripts_for(args.conversations, "burst", args.faq_turns, True, 2))
         figures = burst_figures(conversations, wall)
         figures["rasa_cpu_ms_per_msg"] = round(
-            (sum(group_cpu_seconds(g) for g in replica_groups) - cpu_before) * 1000 / max(1, figures["answered"]), 1)
+            (sum(group_cpu_seconds(g) for g in replica_groups) - cpu_before) * 1000 / max(1, figures["answered"]), 1
+        )
         results.figures["replicas"] = figures
         log(f"replicas: {figures}")
         # One ticket (an INCR inside the lock store's Lua script) per message handled.
-        lock_calls = {k: v.get("calls", 0) for k, v in red.info("commandstats").items()
-                      if k in ("cmdstat_evalsha", "cmdstat_incr", "cmdstat_hset", "cmdstat_set", "cmdstat_get")}
+        lock_calls = {
+            k: v.get("calls", 0)
+            for k, v in red.info("commandstats").items()
+            if k in ("cmdstat_evalsha", "cmdstat_incr", "cmdstat_hset", "cmdstat_set", "cmdstat_get")
+        }
         results.figures["redis_lock_store_commands"] = lock_calls
 
         unanswered = figures["requests"] - figures["statuses"].get("ok", 0)
-        results.check("burst: every message answered (no error, no silence)", unanswered == 0,
-                      f"{figures['statuses']}")
+        results.check("burst: every message answered (no error, no silence)", unanswered == 0, f"{figures['statuses']}")
         bad = await tracker_problems(lb, token, conversations, strict=True)
-        results.check("burst: every tracker holds every turn, in order (Rasa HTTP API)", not bad,
-                      f"{len(conversations) - len(bad)}/{len(conversations)} trackers exact"
-                      + (f"; e.g. {next(iter(bad.items()))}" if bad else ""))
+        results.check(
+            "burst: every tracker holds every turn, in order (Rasa HTTP API)",
+            not bad,
+            f"{len(conversations) - len(bad)}/{len(conversations)} trackers exact"
+            + (f"; e.g. {next(iter(bad.items()))}" if bad else ""),
+        )
         handoff_check = check_handoffs(conversations, handoff_rows())
         results.figures["burst_handoffs"] = handoff_check
         flow_works = handoff_check["confirmed"] > 0
         if not flow_works:
             sample = next((c for c in conversations), None)
-            log("no handoff was confirmed: the handoff flow does not complete yet; last replies: "
-                + (repr([t.reply[:80] for t in sample.turns[-3:]]) if sample else "-"))
-        results.check("burst: every handoff confirmed and stored exactly once (PostgreSQL)",
-                      flow_works and handoff_check["confirmed"] == args.conversations and not handoff_check["problems"]
-                      and handoff_check["stored_rows"] == args.conversations,
-                      f"{handoff_check['confirmed']}/{args.conversations} confirmed, {handoff_check['stored_rows']} rows"
-                      + (f"; {handoff_check['problems'][:3]}" if handoff_check["problems"] else ""))
-        results.check("burst: our Redis lock store took a ticket for every message",
-                      lock_calls.get("cmdstat_incr", 0) >= figures["requests"],
-                      f"{lock_calls.get('cmdstat_incr', 0)} tickets for {figures['requests']} requests; {lock_calls}")
+            log(
+                "no handoff was confirmed: the handoff flow does not complete yet; last replies: "
+                + (repr([t.reply[:80] for t in sample.turns[-3:]]) if sample else "-")
+            )
+        results.check(
+            "burst: every handoff confirmed and stored exactly once (PostgreSQL)",
+            flow_works
+            and handoff_check["confirmed"] == args.conversations
+            and not handoff_check["problems"]
+            and handoff_check["stored_rows"] == args.conversations,
+            f"{handoff_check['confirmed']}/{args.conversations} confirmed, {handoff_check['stored_rows']} rows"
+            + (f"; {handoff_check['problems'][:3]}" if handoff_check["problems"] else ""),
+        )
+        results.check(
+            "burst: our Redis lock store took a ticket for every message",
+            lock_calls.get("cmdstat_incr", 0) >= figures["requests"],
+            f"{lock_calls.get('cmdstat_incr', 0)} tickets for {figures['requests']} requests; {lock_calls}",
+        )
         single = results.figures.get("single_process", {}).get("msgs_per_s")
         if single:
             results.figures["throughput_ratio"] = round(figures["msgs_per_s"] / single, 2)
@@ -564,16 +614,17 @@ async def replicas(args: argparse.Namespace, results: Results) -> None:
 @dataclass
 class RaceCase:
     sender: str
-    kind: str                  # "pair", "triple", "same-key pair"
-    urls: List[str]            # the replica each request goes to
+    kind: str  # "pair", "triple", "same-key pair"
+    urls: List[str]  # the replica each request goes to
     texts: List[str]
     keys: List[str]
-    opener: Optional[str]      # a message handled before the race (None: the race opens the conversation)
+    opener: Optional[str]  # a message handled before the race (None: the race opens the conversation)
     answers: List[Tuple[int, List[str], float]] = field(default_factory=list)  # status, reply texts, seconds
 
 
-async def post_message(session: aiohttp.ClientSession, base: str, sender: str, text: str,
-                       key: str) -> Tuple[int, List[str], float]:
+async def post_message(
+    session: aiohttp.ClientSession, base: str, sender: str, text: str, key: str
+) -> Tuple[int, List[str], float]:
     """(HTTP status, or 0 if the connection failed; the reply texts; seconds)."""
     started = time.perf_counter()
     body = {"sender": sender, "message": text, "metadata": {"idempotency_key": key}}
@@ -594,8 +645,14 @@ def user_turns(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
     for event in tracker.get("events", []):
         kind = event.get("event")
         if kind == "user":
-            turns.append({"text": event.get("text"), "key": (event.get("metadata") or {}).get("idempotency_key"),
-                          "replies": [], "finished": False})
+            turns.append(
+                {
+                    "text": event.get("text"),
+                    "key": (event.get("metadata") or {}).get("idempotency_key"),
+                    "replies": [],
+                    "finished": False,
+                }
+            )
         elif turns and kind == "bot":
             turns[-1]["replies"].append(event.get("text") or "")
         elif turns and kind == "action" and event.get("name") == "action_listen":
@@ -643,16 +700,25 @@ async def race_test(args: argparse.Namespace, results: Results, replica_urls: Li
             texts, keys = rng.sample(questions, size), [idempotency_key() for _ in range(size)]
         # Half the races open their conversation (both replicas find no tracker), half follow a greeting.
         cases.append(RaceCase(f"scale-race-{run}-{i:03d}", kind, urls, texts, keys, "hello" if i % 2 else None))
-    log(f"race test: {args.race_pairs} pairs, {args.race_triples} triples and {args.race_same_key} pairs under one "
-        f"idempotency key, posted at once to both replicas ({args.race_concurrency} conversations at a time) ...")
+    log(
+        f"race test: {args.race_pairs} pairs, {args.race_triples} triples and {args.race_same_key} pairs under one "
+        f"idempotency key, posted at once to both replicas ({args.race_concurrency} conversations at a time) ..."
+    )
     semaphore = asyncio.Semaphore(args.race_concurrency)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
+
         async def one(case: RaceCase) -> None:
             async with semaphore:
                 if case.opener:
                     await post_message(session, case.urls[1], case.sender, case.opener, idempotency_key())
-                case.answers = list(await asyncio.gather(*(post_message(session, url, case.sender, text, key)
-                                                           for url, text, key in zip(case.urls, case.texts, case.keys))))
+                case.answers = list(
+                    await asyncio.gather(
+                        *(
+                            post_message(session, url, case.sender, text, key)
+                            for url, text, key in zip(case.urls, case.texts, case.keys)
+                        )
+                    )
+                )
 
         started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(*(one(c) for c in cases)), timeout=900)
@@ -668,24 +734,35 @@ async def race_test(args: argparse.Namespace, results: Results, replica_urls: Li
             bad_cases.append(f"{case.sender} ({case.kind}): " + ", ".join(f"{k}={v}" for k, v in counts.items() if v))
     slowest = [max(seconds for _, _, seconds in c.answers) for c in cases]
     messages = sum(len(dict.fromkeys(c.keys)) for c in cases)
-    figures = {"cases": {k: kinds.count(k) for k in dict.fromkeys(kinds)}, "requests": sum(len(c.keys) for c in cases),
-               "messages": messages, **totals, "wall_s": round(wall, 1),
-               "slower_reply_s_p50": round(statistics.median(slowest), 2),
-               "slower_reply_s_p95": round(percentile(slowest, 0.95), 2), "bad_cases": bad_cases[:10]}
+    figures = {
+        "cases": {k: kinds.count(k) for k in dict.fromkeys(kinds)},
+        "requests": sum(len(c.keys) for c in cases),
+        "messages": messages,
+        **totals,
+        "wall_s": round(wall, 1),
+        "slower_reply_s_p50": round(statistics.median(slowest), 2),
+        "slower_reply_s_p95": round(percentile(slowest, 0.95), 2),
+        "bad_cases": bad_cases[:10],
+    }
     results.figures["race"] = figures
     log(f"race: {figures}")
-    results.check("race: every message of simultaneous pairs and triples stored once, none lost (Rasa HTTP API)",
-                  totals["lost"] == 0 and totals["doubled"] == 0,
-                  f"{messages} messages in {len(cases)} races: {totals['lost']} lost, {totals['doubled']} doubled")
-    results.check("race: each message followed by its own replies, one turn after the other, every request answered",
-                  totals["interleaved"] == totals["reply_mismatch"] == totals["http_errors"] == totals["out_of_order"] == 0,
-                  f"{totals['interleaved']} interleaved, {totals['reply_mismatch']} replies not the tracker's, "
-                  f"{totals['http_errors']} HTTP errors, {totals['out_of_order']} out of order"
-                  + (f"; e.g. {bad_cases[0]}" if bad_cases else ""))
+    results.check(
+        "race: every message of simultaneous pairs and triples stored once, none lost (Rasa HTTP API)",
+        totals["lost"] == 0 and totals["doubled"] == 0,
+        f"{messages} messages in {len(cases)} races: {totals['lost']} lost, {totals['doubled']} doubled",
+    )
+    results.check(
+        "race: each message followed by its own replies, one turn after the other, every request answered",
+        totals["interleaved"] == totals["reply_mismatch"] == totals["http_errors"] == totals["out_of_order"] == 0,
+        f"{totals['interleaved']} interleaved, {totals['reply_mismatch']} replies not the tracker's, "
+        f"{totals['http_errors']} HTTP errors, {totals['out_of_order']} out of order"
+        + (f"; e.g. {bad_cases[0]}" if bad_cases else ""),
+    )
 
 
-async def kill_while_holding(fleet: Fleet, name: str, victim_url: str, other_url: str, red: Any,
-                             token: str) -> Dict[str, Any]:
+async def kill_while_holding(
+    fleet: Fleet, name: str, victim_url: str, other_url: str, red: Any, token: str
+) -> Dict[str, Any]:
     """Kills replica `name` (SIGKILL) while it handles a message and holds its conversation's lock;
     the message is then sent again, under the same key, to the other replica, as the widget does.
     Blocked = from the kill to that answer."""
@@ -708,18 +785,34 @@ async def kill_while_holding(fleet: Fleet, name: str, victim_url: str, other_url
         next_status, _, next_seconds = await post_message(session, other_url, sender, follow_up, idempotency_key())
     tracker = (await fetch_trackers(other_url, token, [sender]))[sender] or {}
     turns = user_turns(tracker)
-    return {"lock_held_at_kill": held, "killed_request_status": first[0], "resent_status": status,
-            "blocked_s": round(blocked, 2), "next_message_status": next_status,
-            "next_message_s": round(next_seconds, 2),
-            "stored_once": [t["key"] for t in turns].count(key) == 1 and [t["text"] for t in turns][-1:] == [follow_up],
-            "resent_answer_is_the_trackers": bool(replies) and any(t["key"] == key and t["replies"] == replies
-                                                                   for t in turns)}
+    return {
+        "lock_held_at_kill": held,
+        "killed_request_status": first[0],
+        "resent_status": status,
+        "blocked_s": round(blocked, 2),
+        "next_message_status": next_status,
+        "next_message_s": round(next_seconds, 2),
+        "stored_once": [t["key"] for t in turns].count(key) == 1 and [t["text"] for t in turns][-1:] == [follow_up],
+        "resent_answer_is_the_trackers": bool(replies)
+        and any(t["key"] == key and t["replies"] == replies for t in turns),
+    }
 
 
-async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, lb: str, token: str,
-                      rasa_ports: List[int], action_ports: List[int], extra: Dict[str, str], red: Any) -> None:
-    log(f"fault case: {args.conversations} conversations with pauses; killing a Rasa replica, "
-        "then each action server in turn ...")
+async def fault_burst(
+    args: argparse.Namespace,
+    results: Results,
+    fleet: Fleet,
+    lb: str,
+    token: str,
+    rasa_ports: List[int],
+    action_ports: List[int],
+    extra: Dict[str, str],
+    red: Any,
+) -> None:
+    log(
+        f"fault case: {args.conversations} conversations with pauses; killing a Rasa replica, "
+        "then each action server in turn ..."
+    )
     burst = Burst(lb, think_s=(args.think_min, args.think_max))
     scripts = scripts_for(args.conversations, "fault", args.faq_turns, True, 3)
     events: List[str] = []
@@ -741,12 +834,15 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
     async def faults() -> None:
         if not await at(0.15):
             return
-        kill = await kill_while_holding(fleet, "rasa-1", f"http://127.0.0.1:{rasa_ports[0]}",
-                                        f"http://127.0.0.1:{rasa_ports[1]}", red, token)
+        kill = await kill_while_holding(
+            fleet, "rasa-1", f"http://127.0.0.1:{rasa_ports[0]}", f"http://127.0.0.1:{rasa_ports[1]}", red, token
+        )
         results.figures["replica_kill"] = kill
         injected.append("rasa-1")
-        note(f"killed Rasa replica 1 (port {rasa_ports[0]}, SIGKILL) while it held a conversation's lock "
-             f"({kill['lock_held_at_kill']}); the message resent to replica 2 was answered after {kill['blocked_s']} s")
+        note(
+            f"killed Rasa replica 1 (port {rasa_ports[0]}, SIGKILL) while it held a conversation's lock "
+            f"({kill['lock_held_at_kill']}); the message resent to replica 2 was answered after {kill['blocked_s']} s"
+        )
         for i, port in enumerate(action_ports, 1):
             if not await at(0.35 if i == 1 else 0.6):
                 return
@@ -769,60 +865,86 @@ async def fault_burst(args: argparse.Namespace, results: Results, fleet: Fleet, 
     results.figures["faults"] = figures
     log(f"faults: {figures}")
 
-    results.check("faults: all injected while the burst ran", len(injected) == 1 + len(action_ports),
-                  f"killed {', '.join(injected) or 'nothing'}")
+    results.check(
+        "faults: all injected while the burst ran",
+        len(injected) == 1 + len(action_ports),
+        f"killed {', '.join(injected) or 'nothing'}",
+    )
     kill = results.figures.get("replica_kill") or {}
-    results.check("faults: a replica killed holding a conversation's lock blocks it under 5 s; its message stored once",
-                  bool(kill.get("lock_held_at_kill")) and kill.get("resent_status") == 200
-                  and kill.get("blocked_s", 99) < 5 and kill.get("next_message_status") == 200
-                  and bool(kill.get("stored_once")) and bool(kill.get("resent_answer_is_the_trackers")),
-                  json.dumps(kill))
+    results.check(
+        "faults: a replica killed holding a conversation's lock blocks it under 5 s; its message stored once",
+        bool(kill.get("lock_held_at_kill"))
+        and kill.get("resent_status") == 200
+        and kill.get("blocked_s", 99) < 5
+        and kill.get("next_message_status") == 200
+        and bool(kill.get("stored_once"))
+        and bool(kill.get("resent_answer_is_the_trackers")),
+        json.dumps(kill),
+    )
     statuses = figures["statuses"]
     silent = statuses.get("empty", 0)
-    results.check("faults: every request got an answer or an honest error (none silent)", silent == 0,
-                  ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())))
+    results.check(
+        "faults: every request got an answer or an honest error (none silent)",
+        silent == 0,
+        ", ".join(f"{k}={v}" for k, v in sorted(statuses.items())),
+    )
     # Every patient message eventually got a reply: either its first attempt, or the retry.
     unresolved = 0
     for c in conversations:
         for turn in c.turns:
             if turn.status.startswith(("http_", "conn_error")) and turn.attempt == 2:
                 unresolved += 1
-    results.check("faults: every failed message answered when sent again", unresolved == 0,
-                  f"{unresolved} messages failed twice")
+    results.check(
+        "faults: every failed message answered when sent again", unresolved == 0, f"{unresolved} messages failed twice"
+    )
     bad = await tracker_problems(lb, token, conversations, strict=False)
-    results.check("faults: every answered turn in its tracker, in order", not bad,
-                  f"{len(conversations) - len(bad)}/{len(conversations)} trackers consistent"
-                  + (f"; e.g. {next(iter(bad.items()))}" if bad else ""))
+    results.check(
+        "faults: every answered turn in its tracker, in order",
+        not bad,
+        f"{len(conversations) - len(bad)}/{len(conversations)} trackers consistent"
+        + (f"; e.g. {next(iter(bad.items()))}" if bad else ""),
+    )
     handoff_check = check_handoffs(conversations, handoff_rows())
     results.figures["fault_handoffs"] = handoff_check
-    results.check("faults: no stored handoff lost or doubled", not handoff_check["problems"],
-                  f"{handoff_check['confirmed']} confirmed to the patient, {handoff_check['stored_rows']} stored, "
-                  f"{handoff_check['stored_unconfirmed']} stored without the patient seeing the reference"
-                  + (f"; {handoff_check['problems'][:3]}" if handoff_check["problems"] else ""))
+    results.check(
+        "faults: no stored handoff lost or doubled",
+        not handoff_check["problems"],
+        f"{handoff_check['confirmed']} confirmed to the patient, {handoff_check['stored_rows']} stored, "
+        f"{handoff_check['stored_unconfirmed']} stored without the patient seeing the reference"
+        + (f"; {handoff_check['problems'][:3]}" if handoff_check["problems"] else ""),
+    )
 
 
 def summary(results: Results) -> None:
     f = results.figures
     print("\n==== scale-out summary ====")
-    rows = [("single process (1 Rasa, 1 action server, SQLite)", f.get("single_process")),
-            ("2 Rasa + 2 action replicas, PostgreSQL + Redis, nginx", f.get("replicas")),
-            ("same, with the faults (patients pausing 0.3-1.5 s)", f.get("faults"))]
+    rows = [
+        ("single process (1 Rasa, 1 action server, SQLite)", f.get("single_process")),
+        ("2 Rasa + 2 action replicas, PostgreSQL + Redis, nginx", f.get("replicas")),
+        ("same, with the faults (patients pausing 0.3-1.5 s)", f.get("faults")),
+    ]
     print(f"{'setup':<56} {'msgs':>5} {'msgs/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'handoffs':>9}")
     for title, figures in rows:
         if figures:
-            print(f"{title:<56} {figures['requests']:>5} {figures['msgs_per_s']:>7} {figures['p50_ms']:>8} "
-                  f"{figures['p95_ms']:>8} {figures['handoffs_confirmed']:>4}/{figures['handoffs_attempted']:<4}")
+            print(
+                f"{title:<56} {figures['requests']:>5} {figures['msgs_per_s']:>7} {figures['p50_ms']:>8} "
+                f"{figures['p95_ms']:>8} {figures['handoffs_confirmed']:>4}/{figures['handoffs_attempted']:<4}"
+            )
     race = f.get("race")
     if race:
-        print(f"race test ({', '.join(f'{v} {k}s' for k, v in race['cases'].items())}; {race['messages']} messages, "
-              f"{race['requests']} requests): {race['lost']} lost, {race['doubled']} doubled, "
-              f"{race['interleaved']} interleaved, {race['reply_mismatch']} replies not the tracker's, "
-              f"{race['http_errors']} HTTP errors; slower reply p50 {race['slower_reply_s_p50']} s, "
-              f"p95 {race['slower_reply_s_p95']} s")
+        print(
+            f"race test ({', '.join(f'{v} {k}s' for k, v in race['cases'].items())}; {race['messages']} messages, "
+            f"{race['requests']} requests): {race['lost']} lost, {race['doubled']} doubled, "
+            f"{race['interleaved']} interleaved, {race['reply_mismatch']} replies not the tracker's, "
+            f"{race['http_errors']} HTTP errors; slower reply p50 {race['slower_reply_s_p50']} s, "
+            f"p95 {race['slower_reply_s_p95']} s"
+        )
     kill = f.get("replica_kill")
     if kill:
-        print(f"replica killed holding a conversation's lock: the conversation answered again after "
-              f"{kill['blocked_s']} s (message resent under its key; stored once: {kill['stored_once']})")
+        print(
+            f"replica killed holding a conversation's lock: the conversation answered again after "
+            f"{kill['blocked_s']} s (message resent under its key; stored once: {kill['stored_once']})"
+        )
     if (f.get("replicas") or {}).get("rasa_cpu_ms_per_msg"):
         print(f"CPU of the Rasa replicas per message in the burst: {f['replicas']['rasa_cpu_ms_per_msg']} ms")
     if f.get("throughput_ratio"):
@@ -831,10 +953,12 @@ def summary(results: Results) -> None:
     for line in faults.get("events", []):
         print(f"  fault: {line}")
     if faults:
-        print(f"  during the faults: {faults['statuses'].get('service_trouble', 0)} replies were the honest "
-              f"'part of our system isn't responding' (in {faults['conversations_told_service_trouble']} "
-              f"conversations), {faults['resent_messages']} HTTP errors were sent again by the patient "
-              f"(slowest answer to a resent message {faults['resent_latency_ms_max']} ms)")
+        print(
+            f"  during the faults: {faults['statuses'].get('service_trouble', 0)} replies were the honest "
+            f"'part of our system isn't responding' (in {faults['conversations_told_service_trouble']} "
+            f"conversations), {faults['resent_messages']} HTTP errors were sent again by the patient "
+            f"(slowest answer to a resent message {faults['resent_latency_ms_max']} ms)"
+        )
     print()
     for name, ok, detail in results.checks:
         print(f"[{'PASS' if ok else 'FAIL'}] {name}{': ' + detail if detail else ''}")

@@ -36,21 +36,43 @@ MODEL = ROOT / "models" / "current.tar.gz"
 def servers(model: Path) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="score-conversations-") as tmp:
         work = Path(tmp)
-        env = procs.server_env({"CLINIC_DATABASE_URL": f"sqlite:///{work / 'handoffs.db'}",
-                                "SANIC_KEEP_ALIVE_TIMEOUT": "75"})
+        env = procs.server_env(
+            {"CLINIC_DATABASE_URL": f"sqlite:///{work / 'handoffs.db'}", "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
+        )
         action_port, rasa_port = procs.free_port(), procs.free_port()
         endpoints = work / "endpoints.yml"
-        endpoints.write_text(json.dumps({
-            "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
-            "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(work / "trackers.db")},
-        }))
+        endpoints.write_text(
+            json.dumps(
+                {
+                    "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+                    "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(work / "trackers.db")},
+                }
+            )
+        )
         actions = rasa = None
         try:
-            actions = procs.start([str(procs.VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port),
-                                   "--actions", "actions"], work / "actions.log", env)
-            rasa = procs.start([str(procs.VENV_BIN / "rasa"), "run", "--model", str(model), "--port", str(rasa_port),
-                                "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
-                                "--enable-api"], work / "rasa.log", env)
+            actions = procs.start(
+                [str(procs.VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+                work / "actions.log",
+                env,
+            )
+            rasa = procs.start(
+                [
+                    str(procs.VENV_BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(model),
+                    "--port",
+                    str(rasa_port),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(ROOT / "credentials.yml"),
+                    "--enable-api",
+                ],
+                work / "rasa.log",
+                env,
+            )
             procs.wait_for_http(f"http://127.0.0.1:{action_port}/health", process=actions)
             procs.wait_for_http(f"http://127.0.0.1:{rasa_port}/status", timeout=300, process=rasa)
             yield f"http://127.0.0.1:{rasa_port}"
@@ -62,10 +84,14 @@ def servers(model: Path) -> Iterator[str]:
 def report(results, verbose: bool) -> dict:
     numbers = figures(results)
     cb, fu = numbers["callbacks"], numbers["followups"]
-    print(f"call-backs: {cb['passed']}/{cb['total']} = {cb['rate']:.1%} (target {TARGETS['callbacks']:.0%}); "
-          f"confirmed {cb['confirmed']}, stopped with nothing sent {cb['stopped']}")
-    print(f"follow-ups: {fu['passed']}/{fu['total']} = {fu['rate']:.1%} resolved to the right topic "
-          f"(target {TARGETS['followups']:.0%})")
+    print(
+        f"call-backs: {cb['passed']}/{cb['total']} = {cb['rate']:.1%} (target {TARGETS['callbacks']:.0%}); "
+        f"confirmed {cb['confirmed']}, stopped with nothing sent {cb['stopped']}"
+    )
+    print(
+        f"follow-ups: {fu['passed']}/{fu['total']} = {fu['rate']:.1%} resolved to the right topic "
+        f"(target {TARGETS['followups']:.0%})"
+    )
     print(f"same reply twice in a row: {numbers['repeated_replies']}")
     for name, items in results.items():
         for result in items:

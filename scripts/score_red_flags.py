@@ -50,9 +50,7 @@ def score(vignettes, predictions):
 
     def rate(items, ok):
         hits = [ok(p) for _, p in items]
-        return (sum(hits) / len(hits)) if hits else 1.0, [
-            (v, p) for (v, p), h in zip(items, hits) if not h
-        ]
+        return (sum(hits) / len(hits)) if hits else 1.0, [(v, p) for (v, p), h in zip(items, hits) if not h]
 
     results = {
         "emergency": rate(groups["emergency"], lambda p: rank_of(p) >= rank_of("emergency")),
@@ -72,8 +70,9 @@ def main(argv=None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show every mismatch")
     parser.add_argument("--repeat", type=int, default=20, help="timing passes over the set")
     parser.add_argument("--rules-only", action="store_true", help="without the learned backstop")
-    parser.add_argument("--max-false-alarms", type=float, default=TARGETS["false_alarms"],
-                        help="the false-alarm target (Spanish: 0.03)")
+    parser.add_argument(
+        "--max-false-alarms", type=float, default=TARGETS["false_alarms"], help="the false-alarm target (Spanish: 0.03)"
+    )
     args = parser.parse_args(argv)
     TARGETS["false_alarms"] = args.max_false_alarms
 
@@ -104,10 +103,12 @@ def main(argv=None) -> int:
     results, counts = score(vignettes, predictions)
     print(f"vignettes: {len(vignettes)} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
     failed = False
-    for key, label in (("emergency", "emergency recall (emergency or crisis)"),
-                       ("crisis", "crisis recall (crisis)"),
-                       ("urgent", "urgent recall (urgent or higher)"),
-                       ("false_alarms", "false alarms (emergency/crisis on none)")):
+    for key, label in (
+        ("emergency", "emergency recall (emergency or crisis)"),
+        ("crisis", "crisis recall (crisis)"),
+        ("urgent", "urgent recall (urgent or higher)"),
+        ("false_alarms", "false alarms (emergency/crisis on none)"),
+    ):
         value, misses = results[key]
         target = TARGETS[key]
         ok = value <= target if key == "false_alarms" else value >= target
@@ -116,14 +117,14 @@ def main(argv=None) -> int:
         print(f"{label:42s} {value:7.1%}   target {sign} {target:.0%}   {'ok' if ok else 'MISSED'}")
         for vignette, predicted in misses:
             print(f"    got {predicted:9s} want {vignette['severity']:9s} {vignette['text']!r}")
-    urgent_on_none = sum(
-        1 for v, p in zip(vignettes, predictions) if v["severity"] == "none" and p == "urgent"
-    )
+    urgent_on_none = sum(1 for v, p in zip(vignettes, predictions) if v["severity"] == "none" and p == "urgent")
     print(f"{'urgent on none (informational)':42s} {urgent_on_none} of {counts.get('none', 0)}")
     exact = sum(1 for v, p in zip(vignettes, predictions) if v["severity"] == p)
     print(f"{'exact severity agreement (informational)':42s} {exact / len(vignettes):7.1%}")
-    print(f"{'detect() per message':42s} median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms "
-          f"({len(times)} calls)   target median < 5 ms   {'ok' if median_ms < 5 else 'MISSED'}")
+    print(
+        f"{'detect() per message':42s} median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms "
+        f"({len(times)} calls)   target median < 5 ms   {'ok' if median_ms < 5 else 'MISSED'}"
+    )
     failed |= median_ms >= 5
     if args.verbose:
         print("\nother mismatches:")

@@ -81,8 +81,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     for severity, share in (("crisis", 0.02), ("emergency", 0.015), ("urgent", 0.03)):
-        parser.add_argument(f"--{severity}-alarms", type=float, default=share,
-                            help=f"share of written routine examples allowed to reach the {severity} cut-off")
+        parser.add_argument(
+            f"--{severity}-alarms",
+            type=float,
+            default=share,
+            help=f"share of written routine examples allowed to reach the {severity} cut-off",
+        )
     args = parser.parse_args()
 
     written = load_examples()
@@ -91,10 +95,7 @@ def main() -> None:
     labels = [label for _, label in examples]
     print(f"{len(examples)} examples: " + ", ".join(f"{s} {labels.count(s)}" for s in SEVERITIES + [NONE]))
     probs = out_of_fold(examples, args.folds)
-    thresholds = {
-        s: cut_off(probs, labels, s, getattr(args, f"{s}_alarms"), hard)
-        for s in SEVERITIES
-    }
+    thresholds = {s: cut_off(probs, labels, s, getattr(args, f"{s}_alarms"), hard) for s in SEVERITIES}
     print("suggested cut-offs (clinic/data/red_flags/backstop.yml, thresholds):", thresholds)
 
     judged = []
@@ -117,14 +118,19 @@ def main() -> None:
         def recall(label, ok):
             items = [p for p, l in zip(predicted, labels) if l == label]
             return sum(1 for p in items if ok(p)) / len(items)
+
         emergency = recall("emergency", lambda p: rank_of(p) >= Severity.EMERGENCY.rank)
         crisis = recall("crisis", lambda p: p == "crisis")
         urgent = recall("urgent", lambda p: rank_of(p) >= Severity.URGENT.rank)
+
         def alarms(keep):
             items = [p for p, l, h in zip(predicted, labels, hard) if l == NONE and keep(h)]
             return sum(1 for p in items if rank_of(p) >= Severity.EMERGENCY.rank) / len(items)
-        print(f"{name:22s} emergency {emergency:6.1%}  crisis {crisis:6.1%}  urgent {urgent:6.1%}  "
-              f"false alarms: written {alarms(lambda h: h):5.1%}, NLU examples {alarms(lambda h: not h):5.1%}")
+
+        print(
+            f"{name:22s} emergency {emergency:6.1%}  crisis {crisis:6.1%}  urgent {urgent:6.1%}  "
+            f"false alarms: written {alarms(lambda h: h):5.1%}, NLU examples {alarms(lambda h: not h):5.1%}"
+        )
 
     report("backstop (out of fold)", judged)
     report("rules", by_rules)

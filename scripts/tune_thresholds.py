@@ -124,9 +124,23 @@ def _train_and_parse(config_path: Path, train, held, cache: Optional[Path]):
             if component["name"].endswith("TopicGate"):
                 component.update(threshold=0.0, ambiguity_margin=0.0)
         (tmp / "config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        procs.rasa_train(["nlu", "--config", str(tmp / "config.yml"), "--nlu", str(tmp / "nlu.yml"),
-                          "--domain", str(ROOT / "domain.yml"), "--out", str(tmp), "--fixed-model-name", "tune",
-                          "--quiet"], cache or tmp / "cache")
+        procs.rasa_train(
+            [
+                "nlu",
+                "--config",
+                str(tmp / "config.yml"),
+                "--nlu",
+                str(tmp / "nlu.yml"),
+                "--domain",
+                str(ROOT / "domain.yml"),
+                "--out",
+                str(tmp),
+                "--fixed-model-name",
+                "tune",
+                "--quiet",
+            ],
+            cache or tmp / "cache",
+        )
         from rasa.core.agent import Agent
         from rasa.utils.log_utils import configure_structlog
 
@@ -159,7 +173,14 @@ def print_grid(parses, title: str) -> None:
     for fallback_threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         for topic_threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             for margin in (0.0, 0.1, 0.2, 0.3, 0.4):
-                rows.append((score(parses, fallback_threshold, topic_threshold, margin), fallback_threshold, topic_threshold, margin))
+                rows.append(
+                    (
+                        score(parses, fallback_threshold, topic_threshold, margin),
+                        fallback_threshold,
+                        topic_threshold,
+                        margin,
+                    )
+                )
     rows.sort(key=lambda r: (r[0][3], -r[1], -r[2], -r[3]), reverse=True)
     print(f"{len(parses)} {title}; utility = right - {WRONG_ANSWER_COST:g} x wrong - {ASK_COST:g} x asked")
     print("fallback  topic  margin | right  wrong  asked  utility")

@@ -110,9 +110,19 @@ def start_rasa(model: Path, action_url: str, env: Dict[str, str], log_name: str)
     )
     process = start_process(
         [
-            str(VENV_BIN / "rasa"), "run", "--model", str(model), "--port", str(port),
-            "--endpoints", str(endpoints), "--credentials", "credentials.yml",
-            "--cors", "*", "--enable-api",
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(port),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            "credentials.yml",
+            "--cors",
+            "*",
+            "--enable-api",
         ],
         log_name,
         env,

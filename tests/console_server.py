@@ -17,8 +17,15 @@ def console_env(database_url: str) -> Dict[str, str]:
 
 
 def console_command(env: Dict[str, str], *args: str, stdin: str = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "python"), "-m", "clinic.console", *args], cwd=ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "clinic.console", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def create_staff(env: Dict[str, str], name: str, password: str = STAFF_PASSWORD) -> None:

@@ -27,9 +27,18 @@ PATIENT_REASONS = [
 ]
 SCRIPT_PROBE = "<script>alert('pwned')</script>"
 # What the log check searches for: anything a patient typed that is specific enough to find.
-PII_STRINGS = PATIENT_NAMES + PATIENT_PHONES + PATIENT_PHONES_TYPED + PATIENT_REASONS + [
-    "2125550147", "6175550123", "4155550132", "2025550175",
-]
+PII_STRINGS = (
+    PATIENT_NAMES
+    + PATIENT_PHONES
+    + PATIENT_PHONES_TYPED
+    + PATIENT_REASONS
+    + [
+        "2125550147",
+        "6175550123",
+        "4155550132",
+        "2025550175",
+    ]
+)
 
 
 def sample_handoff(index: int = 0, **overrides) -> NewHandoff:
@@ -47,7 +56,11 @@ def sample_handoff(index: int = 0, **overrides) -> NewHandoff:
         red_flags=[],
         transcript=[
             {"who": "patient", "text": "i want to talk to a nurse", "at": "2025-01-06T15:00:00+00:00"},
-            {"who": "assistant", "text": "I can ask the nurse line to call you back.", "at": "2025-01-06T15:00:01+00:00"},
+            {
+                "who": "assistant",
+                "text": "I can ask the nurse line to call you back.",
+                "at": "2025-01-06T15:00:01+00:00",
+            },
         ],
     )
     values.update(overrides)

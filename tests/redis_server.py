@@ -26,8 +26,10 @@ def redis_server_binary() -> Optional[str]:
 
         if os.geteuid() == 0:
             env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            for command in (["apt-get", "update", "-qq"],
-                            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"]):
+            for command in (
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"],
+            ):
                 if subprocess.run(command, env=env, capture_output=True, timeout=600).returncode != 0:
                     return None
     return shutil.which("redis-server")
@@ -42,9 +44,23 @@ def run_redis() -> Iterator[int]:
     workdir = Path(tempfile.mkdtemp(prefix="redis-test-"))
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         client = redis.Redis(host="127.0.0.1", port=port)

@@ -64,12 +64,18 @@ def fresh() -> Dict:
 
 
 def parse(model: Path, texts: List[str]) -> List[Dict]:
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", PARSE, str(model), json.dumps(texts)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900, env=QUIET)
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", PARSE, str(model), json.dumps(texts)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=QUIET,
+    )
     line = next((line for line in result.stdout.splitlines() if line.startswith("PARSED")), None)
     if line is None:
         raise RuntimeError(result.stderr[-3000:])
-    return json.loads(line[len("PARSED"):])
+    return json.loads(line[len("PARSED") :])
 
 
 def answered_with(parsed: List[Dict], topic: str) -> int:
@@ -84,9 +90,14 @@ def queue_and_assign(review: ReviewStore, topic: str, reviewer: str = "rev.rita"
     vectors = vectoriser.transform(ASSIGNED)
     keys = [grouper.place(vectors[i], text) for i, text in enumerate(ASSIGNED)]
     cursor = review.cursor("retrain")
-    items = [NewItem(f"retrain:{i}", f"patient-{i}", utcnow(), "deflected", text, key, topic, 0.5, "nlu_fallback", 0.5)
-             for i, (text, key) in enumerate(zip(ASSIGNED, keys))]
-    groups = [GroupChange(g.key, to_json(g.total), g.members, g.label or "", vectoriser.fingerprint) for g in grouper.groups.values()]
+    items = [
+        NewItem(f"retrain:{i}", f"patient-{i}", utcnow(), "deflected", text, key, topic, 0.5, "nlu_fallback", 0.5)
+        for i, (text, key) in enumerate(zip(ASSIGNED, keys))
+    ]
+    groups = [
+        GroupChange(g.key, to_json(g.total), g.members, g.label or "", vectoriser.fingerprint)
+        for g in grouper.groups.values()
+    ]
     ids = review.commit(Batch("retrain", cursor, cursor + len(items), items, groups, [], Counter(), {}))
     sizes = Counter(ids[key] for key in keys)
     for group_id in sizes:
@@ -108,13 +119,40 @@ def run(workdir: Path, current_model: Path) -> Dict:
     shutil.copytree(ROOT / "data", data)
     report = export(review, data / "nlu" / "reviewed", actor="retrain-check")
     store.dispose()
-    trained = subprocess.run([str(VENV_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--nlu", str(data / "nlu"),
-                              "--domain", "domain.yml", "--out", str(workdir / "models"), "--fixed-model-name", "reviewed"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=3000, env=QUIET)
+    trained = subprocess.run(
+        [
+            str(VENV_BIN / "rasa"),
+            "train",
+            "nlu",
+            "--config",
+            "config.yml",
+            "--nlu",
+            str(data / "nlu"),
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(workdir / "models"),
+            "--fixed-model-name",
+            "reviewed",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        env=QUIET,
+    )
     if trained.returncode != 0:
         raise RuntimeError(trained.stdout[-2000:] + trained.stderr[-3000:])
     model = next((workdir / "models").glob("reviewed*.tar.gz"))
     after = parse(model, texts)
-    return {"topic": topic, "grouping": grouping, "exported": sum(report.written.values()),
-            "before": answered_with(before, topic), "after": answered_with(after, topic), "of": len(texts),
-            "before_detail": before, "after_detail": after, "seconds": round(time.monotonic() - started)}
+    return {
+        "topic": topic,
+        "grouping": grouping,
+        "exported": sum(report.written.values()),
+        "before": answered_with(before, topic),
+        "after": answered_with(after, topic),
+        "of": len(texts),
+        "before_detail": before,
+        "after_detail": after,
+        "seconds": round(time.monotonic() - started),
+    }

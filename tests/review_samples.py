@@ -35,9 +35,11 @@ class TrackerDb:
         self.path = path
         self.url = f"sqlite:///{path}"
         with sqlite3.connect(path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-                       "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-                       "action_name VARCHAR(255), data TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
+                "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
+                "action_name VARCHAR(255), data TEXT)"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS ix_events_sender_id ON events (sender_id)")
 
     def add(self, sender: str, rows: Iterable[Dict], shift: float = 0.0) -> List[int]:
@@ -52,7 +54,14 @@ class TrackerDb:
                     feedback["answer_at"] += shift
                 cursor = db.execute(
                     "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)",
-                    (sender, row["type_name"], timestamp, ((data.get("parse_data") or {}).get("intent") or {}).get("name"),
-                     data.get("name"), json.dumps(data)))
+                    (
+                        sender,
+                        row["type_name"],
+                        timestamp,
+                        ((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+                        data.get("name"),
+                        json.dumps(data),
+                    ),
+                )
                 ids.append(cursor.lastrowid)
         return ids

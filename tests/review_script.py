@@ -80,17 +80,26 @@ def build(count: int = 100, seed: int = 16, run_id: str = "review") -> List[Conv
         handoff = rng.random() < 0.25
         if handoff:
             family = messages[-1].family
-            messages += [Message("/request_nurse"), Message("/affirm"), Message(patient["name"], name=patient["name"]),
-                         Message(patient["phone"], phone=patient["phone"]), Message("weekday mornings"),
-                         Message(f"I have a question about {family.replace('_', ' ')}"), Message("/affirm")]
-        conversations.append(Conversation(f"{run_id}-{index:03d}-{rng.getrandbits(32):08x}", patient, messages, handoff))
+            messages += [
+                Message("/request_nurse"),
+                Message("/affirm"),
+                Message(patient["name"], name=patient["name"]),
+                Message(patient["phone"], phone=patient["phone"]),
+                Message("weekday mornings"),
+                Message(f"I have a question about {family.replace('_', ' ')}"),
+                Message("/affirm"),
+            ]
+        conversations.append(
+            Conversation(f"{run_id}-{index:03d}-{rng.getrandbits(32):08x}", patient, messages, handoff)
+        )
     return conversations
 
 
 def say(base_url: str, sender: str, text: str) -> List[str]:
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(base_url + "/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base_url + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         return [m.get("text") or "" for m in json.loads(response.read())]
 

@@ -19,8 +19,9 @@ def load_script():
 
 def test_fifty_concurrent_handoffs_make_fifty_separate_records(rasa_server, test_env, capsys):
     script = load_script()
-    status = script.main(["--bot-url", rasa_server, "--conversations", "50",
-                          "--database-url", test_env["CLINIC_DATABASE_URL"]])
+    status = script.main(
+        ["--bot-url", rasa_server, "--conversations", "50", "--database-url", test_env["CLINIC_DATABASE_URL"]]
+    )
     printed = capsys.readouterr().out
     assert status == 0, printed
     assert "records in the database: 50" in printed

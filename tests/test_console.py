@@ -55,7 +55,9 @@ def csrf_of(response) -> str:
 
 def sign_in(client, user="nurse.ann", password=PASSWORD, next_path="/"):
     form = client.get("/login")
-    return client.post("/login", data={"username": user, "password": password, "csrf_token": csrf_of(form), "next": next_path})
+    return client.post(
+        "/login", data={"username": user, "password": password, "csrf_token": csrf_of(form), "next": next_path}
+    )
 
 
 @pytest.fixture
@@ -71,6 +73,7 @@ def page_csrf(client, path="/"):
 
 # ---- sign-in everywhere ----
 
+
 def test_nothing_is_served_without_signing_in(app, store):
     reference = store.create_handoff(sample_handoff())[0]["reference"]
     client = app.test_client()
@@ -80,9 +83,13 @@ def test_nothing_is_served_without_signing_in(app, store):
         assert PATIENT_NAMES[0].encode() not in response.data
     for path in [f"/handoffs/{reference}/claim", f"/handoffs/{reference}/resolve"]:
         assert client.post(path, data={"outcome": "other"}).status_code == 302
-    for method, path in [("GET", "/api/handoffs"), ("GET", f"/api/handoffs/{reference}"),
-                         ("POST", f"/api/handoffs/{reference}/claim"), ("POST", f"/api/handoffs/{reference}/resolve"),
-                         ("PATCH", f"/api/handoffs/{reference}")]:
+    for method, path in [
+        ("GET", "/api/handoffs"),
+        ("GET", f"/api/handoffs/{reference}"),
+        ("POST", f"/api/handoffs/{reference}/claim"),
+        ("POST", f"/api/handoffs/{reference}/resolve"),
+        ("PATCH", f"/api/handoffs/{reference}"),
+    ]:
         response = client.open(path, method=method, json={"status": "claimed"})
         assert response.status_code == 401, (method, path)
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -166,6 +173,7 @@ def test_sign_out_ends_the_session_for_good(app):
 
 # ---- the queue and the detail page ----
 
+
 def test_queue_is_ordered_by_urgency_then_age_and_urgent_rows_stand_out(ann, store):
     made = []
     for urgency in ["routine", "urgent", "routine", "emergency", "urgent"]:
@@ -187,13 +195,27 @@ def test_queue_is_ordered_by_urgency_then_age_and_urgent_rows_stand_out(ann, sto
 
 
 def test_detail_shows_answers_red_flags_topics_and_transcript(ann, store):
-    new = sample_handoff(2, urgency="urgent", kind="urgent", topics=["aftercare", "risks"],
-                         red_flags=[{"severity": "urgent", "phrase": "hot and swollen", "at": "2025-01-06T15:00:00+00:00"}])
+    new = sample_handoff(
+        2,
+        urgency="urgent",
+        kind="urgent",
+        topics=["aftercare", "risks"],
+        red_flags=[{"severity": "urgent", "phrase": "hot and swollen", "at": "2025-01-06T15:00:00+00:00"}],
+    )
     reference = store.create_handoff(new)[0]["reference"]
     html = ann.get(f"/handoffs/{reference}").get_data(as_text=True)
-    for expected in [new.patient_name, new.callback_phone, new.callback_time, new.reason, "aftercare, risks",
-                     "hot and swollen", "Urgent symptom", "i want to talk to a nurse",
-                     "I can ask the nurse line to call you back.", "assistant created"]:
+    for expected in [
+        new.patient_name,
+        new.callback_phone,
+        new.callback_time,
+        new.reason,
+        "aftercare, risks",
+        "hot and swollen",
+        "Urgent symptom",
+        "i want to talk to a nurse",
+        "I can ask the nurse line to call you back.",
+        "assistant created",
+    ]:
         assert expected in html, expected
     assert html.index("i want to talk to a nurse") < html.index("I can ask the nurse line")
 
@@ -210,7 +232,9 @@ def test_claim_and_resolve_through_the_pages_with_an_audit_trail(ann, app, store
     assert clash.status_code == 409 and b"Not claimed" in clash.data
     missing_outcome = ann.post(f"/handoffs/{reference}/resolve", data={"csrf_token": token, "outcome": ""})
     assert missing_outcome.status_code == 409 and b"choose an outcome" in missing_outcome.data
-    ann.post(f"/handoffs/{reference}/resolve", data={"csrf_token": token, "outcome": "called_back", "notes": "spoke, ok"})
+    ann.post(
+        f"/handoffs/{reference}/resolve", data={"csrf_token": token, "outcome": "called_back", "notes": "spoke, ok"}
+    )
     handoff = store.get_handoff(reference)
     assert handoff["status"] == "resolved" and handoff["outcome"] == "called_back" and handoff["notes"] == "spoke, ok"
     assert reference not in ann.get("/").get_data(as_text=True)
@@ -230,9 +254,14 @@ def test_posts_without_the_csrf_token_are_rejected(ann, store):
 
 
 def test_everything_a_patient_typed_is_escaped(ann, store):
-    new = sample_handoff(0, reason=SCRIPT_PROBE, callback_time=SCRIPT_PROBE, patient_name="Ann <b>Bold</b>",
-                         transcript=[{"who": "patient", "text": SCRIPT_PROBE, "at": "2025-01-06T15:00:00+00:00"}],
-                         red_flags=[{"severity": "urgent", "phrase": SCRIPT_PROBE, "at": None}])
+    new = sample_handoff(
+        0,
+        reason=SCRIPT_PROBE,
+        callback_time=SCRIPT_PROBE,
+        patient_name="Ann <b>Bold</b>",
+        transcript=[{"who": "patient", "text": SCRIPT_PROBE, "at": "2025-01-06T15:00:00+00:00"}],
+        red_flags=[{"severity": "urgent", "phrase": SCRIPT_PROBE, "at": None}],
+    )
     reference = store.create_handoff(new)[0]["reference"]
     for path in ["/", f"/handoffs/{reference}"]:
         html = ann.get(path).get_data(as_text=True)
@@ -243,7 +272,12 @@ def test_everything_a_patient_typed_is_escaped(ann, store):
 
 
 def test_security_headers_on_every_response(app, ann):
-    for client, path in [(app.test_client(), "/login"), (ann, "/"), (ann, "/handoffs/TPI-ZZZZZ"), (ann, "/api/handoffs")]:
+    for client, path in [
+        (app.test_client(), "/login"),
+        (ann, "/"),
+        (ann, "/handoffs/TPI-ZZZZZ"),
+        (ann, "/api/handoffs"),
+    ]:
         response = client.get(path)
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["X-Frame-Options"] == "DENY"
@@ -253,6 +287,7 @@ def test_security_headers_on_every_response(app, ann):
 
 
 # ---- the JSON API ----
+
 
 def test_api_with_a_bearer_token(app, store):
     token = store.create_token("pager")
@@ -269,13 +304,20 @@ def test_api_with_a_bearer_token(app, store):
     claimed = client.post(f"/api/handoffs/{routine}/claim", headers=headers)
     assert claimed.status_code == 200 and claimed.json["claimed_by"] == "token:pager"
     assert client.patch(f"/api/handoffs/{routine}", headers=headers, json={"status": "resolved"}).status_code == 400
-    done = client.patch(f"/api/handoffs/{routine}", headers=headers,
-                        json={"status": "resolved", "outcome": "scheduled", "notes": "booked"})
+    done = client.patch(
+        f"/api/handoffs/{routine}",
+        headers=headers,
+        json={"status": "resolved", "outcome": "scheduled", "notes": "booked"},
+    )
     assert done.status_code == 200 and done.json["status"] == "resolved"
-    assert client.post(f"/api/handoffs/{routine}/resolve", headers=headers, json={"outcome": "other"}).status_code == 409
+    assert (
+        client.post(f"/api/handoffs/{routine}/resolve", headers=headers, json={"outcome": "other"}).status_code == 409
+    )
     assert client.get("/api/handoffs/TPI-ZZZZZ", headers=headers).status_code == 404
     assert client.get("/api/handoffs?status=bogus", headers=headers).status_code == 400
-    assert [h["reference"] for h in client.get("/api/handoffs?status=resolved", headers=headers).json["handoffs"]] == [routine]
+    assert [h["reference"] for h in client.get("/api/handoffs?status=resolved", headers=headers).json["handoffs"]] == [
+        routine
+    ]
     assert client.get("/api/handoffs", headers={"Authorization": "Bearer tpi_wrong"}).status_code == 401
     # Tokens are for the API only, not a way into the pages.
     assert client.get("/", headers=headers).status_code == 302
@@ -292,6 +334,7 @@ def test_api_with_a_session_needs_the_csrf_header_to_change_things(ann, store):
 
 
 # ---- a real waitress server, and the commands ----
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
@@ -336,19 +379,30 @@ def test_the_served_console_needs_sign_in_and_works_end_to_end(served):
     jar = http.cookiejar.CookieJar()
     staff = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
     _, _, login = fetch(staff, base + "/login")
-    status, headers, _ = fetch(staff, base + "/login", {"username": "nurse.cli", "password": PASSWORD,
-                                                         "csrf_token": CSRF_FIELD.search(login).group(1), "next": "/"})
+    status, headers, _ = fetch(
+        staff,
+        base + "/login",
+        {"username": "nurse.cli", "password": PASSWORD, "csrf_token": CSRF_FIELD.search(login).group(1), "next": "/"},
+    )
     assert status == 302
     status, _, page = fetch(staff, f"{base}/handoffs/{reference}")
     assert status == 200 and "&lt;script&gt;" in page and "<script>" not in page
     assert fetch(staff, f"{base}/handoffs/{reference}/claim", {"csrf_token": "forged"})[0] == 403
     token = CSRF_FIELD.search(page).group(1)
     assert fetch(staff, f"{base}/handoffs/{reference}/claim", {"csrf_token": token})[0] == 302
-    assert fetch(staff, f"{base}/handoffs/{reference}/resolve",
-                 {"csrf_token": token, "outcome": "called_back", "notes": "done"})[0] == 302
+    assert (
+        fetch(
+            staff,
+            f"{base}/handoffs/{reference}/resolve",
+            {"csrf_token": token, "outcome": "called_back", "notes": "done"},
+        )[0]
+        == 302
+    )
     assert store.get_handoff(reference)["resolved_by"] == "nurse.cli"
 
-    status, _, body = fetch(anonymous, f"{base}/api/handoffs?status=all", headers={"Authorization": f"Bearer {served['token']}"})
+    status, _, body = fetch(
+        anonymous, f"{base}/api/handoffs?status=all", headers={"Authorization": f"Bearer {served['token']}"}
+    )
     assert status == 200 and reference in [h["reference"] for h in json.loads(body)["handoffs"]]
 
 

@@ -49,10 +49,15 @@ def test_a_nurse_signs_in_and_resolves_an_urgent_handoff(console, page):
 
     base, store = console
     routine = store.create_handoff(sample_handoff(0))[0]["reference"]
-    urgent = store.create_handoff(sample_handoff(
-        2, kind="urgent", urgency="urgent", reason=SCRIPT_PROBE,
-        red_flags=[{"severity": "urgent", "phrase": "numb and swollen", "at": "2025-01-06T15:00:00+00:00"}],
-    ))[0]["reference"]
+    urgent = store.create_handoff(
+        sample_handoff(
+            2,
+            kind="urgent",
+            urgency="urgent",
+            reason=SCRIPT_PROBE,
+            red_flags=[{"severity": "urgent", "phrase": "numb and swollen", "at": "2025-01-06T15:00:00+00:00"}],
+        )
+    )[0]["reference"]
 
     page.goto(base + "/")
     expect(page).to_have_url(f"{base}/login?next=/")

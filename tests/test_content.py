@@ -17,13 +17,36 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 RESPONSES = DOMAIN["responses"]
 CONTRACT = load_contract()
 CONTRACT_IDS = [
-    "what_is_trigger_point", "what_is_tpi", "conditions_treated", "injection_sites", "medications",
-    "procedure", "risks", "onset", "duration", "treatment_series", "recovery", "aftercare",
-    "not_helping", "candidacy", "preparation", "physical_therapy",
+    "what_is_trigger_point",
+    "what_is_tpi",
+    "conditions_treated",
+    "injection_sites",
+    "medications",
+    "procedure",
+    "risks",
+    "onset",
+    "duration",
+    "treatment_series",
+    "recovery",
+    "aftercare",
+    "not_helping",
+    "candidacy",
+    "preparation",
+    "physical_therapy",
 ]
 OTHER_INTENTS = [
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "request_nurse",
-    "book_appointment", "out_of_scope", "request_callback", "nurse_line_number", "ask_why",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "request_nurse",
+    "book_appointment",
+    "out_of_scope",
+    "request_callback",
+    "nurse_line_number",
+    "ask_why",
 ]
 
 
@@ -98,15 +121,34 @@ def test_recovery_as_the_documents_give_it():
 
 def test_aftercare_gives_the_whole_list():
     text = body("aftercare").lower()
-    for item in ["rest", "ice", "hot baths", "hot tubs", "heating pads", "alcohol", "follow-up", "infection", "regular medicines"]:
+    for item in [
+        "rest",
+        "ice",
+        "hot baths",
+        "hot tubs",
+        "heating pads",
+        "alcohol",
+        "follow-up",
+        "infection",
+        "regular medicines",
+    ]:
         assert item in text, item
 
 
 def test_risks_give_the_whole_list():
     text = body("risks").lower()
     for item in [
-        "bleeding", "bruising", "dizzy", "skin color", "pain", "numbness", "infection",
-        "muscle or nerve damage", "allergic reaction", "weakening", "thinner",
+        "bleeding",
+        "bruising",
+        "dizzy",
+        "skin color",
+        "pain",
+        "numbness",
+        "infection",
+        "muscle or nerve damage",
+        "allergic reaction",
+        "weakening",
+        "thinner",
         "days to weeks",
     ]:
         assert item in text, item

@@ -24,8 +24,9 @@ def domain():
 @pytest.fixture(scope="module")
 def policy(tmp_path_factory):
     storage = LocalModelStorage(tmp_path_factory.mktemp("context-policy"))
-    return ContextPolicy.create(ContextPolicy.get_default_config(), storage, Resource("context"),
-                                ExecutionContext(GraphSchema({}), "test"))
+    return ContextPolicy.create(
+        ContextPolicy.get_default_config(), storage, Resource("context"), ExecutionContext(GraphSchema({}), "test")
+    )
 
 
 def user(text, intent="faq", topic=None, entities=()):
@@ -36,8 +37,12 @@ def user(text, intent="faq", topic=None, entities=()):
 
 
 def answered(topic):
-    return [user("q", topic=topic), ActionExecuted("utter_faq"),
-            BotUttered("...", metadata={"utter_action": f"utter_faq/{topic}"}), ActionExecuted("action_listen")]
+    return [
+        user("q", topic=topic),
+        ActionExecuted("utter_faq"),
+        BotUttered("...", metadata={"utter_action": f"utter_faq/{topic}"}),
+        ActionExecuted("action_listen"),
+    ]
 
 
 def predicted(policy, domain, events):
@@ -61,26 +66,41 @@ def test_a_question_of_its_own_is_left_to_the_rules(policy, domain):
 
 def test_a_red_flag_is_left_to_the_safety_policy(policy, domain):
     flag = [{"entity": "red_flag", "value": "urgent", "start": 0, "end": 3}]
-    assert predicted(policy, domain, answered("recovery") + [user("is that normal? its hot and red", "nlu_fallback",
-                                                                  entities=flag)]) is None
+    assert (
+        predicted(
+            policy,
+            domain,
+            answered("recovery") + [user("is that normal? its hot and red", "nlu_fallback", entities=flag)],
+        )
+        is None
+    )
 
 
 def test_inside_the_form_it_does_nothing(policy, domain):
-    events = answered("recovery") + [ActiveLoop("handoff_form"), SlotSet("requested_slot", "callback_phone"),
-                                     user("is that normal?", intent="nlu_fallback")]
+    events = answered("recovery") + [
+        ActiveLoop("handoff_form"),
+        SlotSet("requested_slot", "callback_phone"),
+        user("is that normal?", intent="nlu_fallback"),
+    ]
     assert predicted(policy, domain, events) is None
 
 
 def test_a_name_after_the_offer_starts_the_form(policy, domain):
-    events = [user("can i speak to a nurse", "request_nurse"), ActionExecuted("action_offer_handoff"),
-              BotUttered("Would you like a call back?", metadata={"utter_action": "utter_offer_handoff_question"}),
-              ActionExecuted("action_listen"), user("Rosa Delgado", "out_of_scope")]
+    events = [
+        user("can i speak to a nurse", "request_nurse"),
+        ActionExecuted("action_offer_handoff"),
+        BotUttered("Would you like a call back?", metadata={"utter_action": "utter_offer_handoff_question"}),
+        ActionExecuted("action_listen"),
+        user("Rosa Delgado", "out_of_scope"),
+    ]
     assert predicted(policy, domain, events) == "action_start_handoff"
     events += [ActionExecuted("action_start_handoff"), BotUttered("From what you've told me...")]
     assert predicted(policy, domain, events) == "handoff_form"
 
 
 def test_a_call_me_request_read_as_something_else_starts_the_form(policy, domain):
-    assert predicted(policy, domain, [user("can someone call me at 312-555-0188?", "nurse_line_number")]) == \
-        "action_start_handoff"
+    assert (
+        predicted(policy, domain, [user("can someone call me at 312-555-0188?", "nurse_line_number")])
+        == "action_start_handoff"
+    )
     assert predicted(policy, domain, [user("when will the nurse call me?", "nurse_line_number")]) is None

@@ -29,10 +29,12 @@ def console_api(test_env, rasa_server):
     env = console_env(test_env["CLINIC_DATABASE_URL"])
     token = create_token(env, "conversation-flow-tests")
     with running_console(env, "console_conversation_flows.log") as base:
+
         def get(path):
             request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
             with urllib.request.urlopen(request, timeout=20) as response:
                 return json.loads(response.read())
+
         yield get
 
 
@@ -41,6 +43,7 @@ def replies(patient: Patient, text: str) -> list:
 
 
 # ---- the call-back form ----
+
 
 def test_an_explicit_request_starts_the_form_at_once_and_says_what_it_will_ask(patient):
     text = patient.text_of("I'd like a nurse to call me back please")
@@ -132,6 +135,7 @@ def test_the_reference_can_be_asked_for_again(patient):
 
 # ---- follow-ups in context ----
 
+
 def test_a_body_part_follow_up_is_answered_for_the_last_topic(patient):
     patient.say("which parts of the body can you inject?")
     text = patient.text_of("what about the neck?")
@@ -158,6 +162,7 @@ def test_an_unclear_follow_up_offers_topics_related_to_the_last_first(patient):
 
 # ---- more than one question in a message ----
 
+
 def test_two_questions_in_one_message_get_two_answers(patient):
     text = patient.text_of("what are the risks? and how soon does it work?")
     assert "24 to 72 hours" in text and "bruising" in text
@@ -176,6 +181,7 @@ def test_a_symptom_told_with_a_question_gets_the_question_answered(patient):
 
 
 # ---- never the same reply twice in a row ----
+
 
 def test_the_same_reply_never_goes_out_twice_in_a_row(patient):
     for message in ["how much does it cost", "hi", "are you a bot", "what is the nurse line number"]:

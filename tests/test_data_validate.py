@@ -23,7 +23,11 @@ def responses_used_by_code():
     """
     domain = yaml.safe_load((ROOT / "domain.yml").read_text())
     used = {f"utter_ask_{slot}" for form in domain.get("forms", {}).values() for slot in form["required_slots"]}
-    sources = [*(ROOT / "actions").glob("*.py"), *(ROOT / "clinic" / "nlu").glob("*.py"), ROOT / "clinic" / "responses.py"]
+    sources = [
+        *(ROOT / "actions").glob("*.py"),
+        *(ROOT / "clinic" / "nlu").glob("*.py"),
+        ROOT / "clinic" / "responses.py",
+    ]
     code = "\n".join(p.read_text() for p in sources)
     used |= {name for name in domain["responses"] if re.search(rf"[\"']{re.escape(name)}[\"']", code)}
     # Names built in code, such as f"utter_offer_handoff_{kind}", count for every response they can make.
@@ -35,7 +39,10 @@ def responses_used_by_code():
 def test_rasa_data_validate_has_no_warnings():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "data", "validate"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

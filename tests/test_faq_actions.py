@@ -7,7 +7,12 @@ from tests.replay import run_action, user_event
 def selector(*ranked):
     """A response selector result with the given (topic, confidence) ranking."""
     ranking = [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in ranked]
-    return {"faq": {"response": {"intent_response_key": f"faq/{ranked[0][0]}", "confidence": ranked[0][1]}, "ranking": ranking}}
+    return {
+        "faq": {
+            "response": {"intent_response_key": f"faq/{ranked[0][0]}", "confidence": ranked[0][1]},
+            "ranking": ranking,
+        }
+    }
 
 
 def faq_question(text, ranked, entities=()):
@@ -24,26 +29,38 @@ def test_a_named_usual_site_gets_a_yes():
 
 
 def test_an_unlisted_site_is_not_promised():
-    events = [faq_question("can you inject my jaw", [("injection_sites", 0.9)], [{"entity": "body_part", "value": "jaw"}])]
+    events = [
+        faq_question("can you inject my jaw", [("injection_sites", 0.9)], [{"entity": "body_part", "value": "jaw"}])
+    ]
     messages, _ = run_action(ActionTopicFit(), events)
     assert "don't list the jaw" in messages[0]["text"]
     assert "nurse line" in messages[0]["text"]
 
 
 def test_botox_is_confirmed_as_a_possible_medicine():
-    events = [faq_question("do you use botox", [("medications", 0.9)], [{"entity": "medication", "value": "botulinum_toxin"}])]
+    events = [
+        faq_question("do you use botox", [("medications", 0.9)], [{"entity": "medication", "value": "botulinum_toxin"}])
+    ]
     messages, _ = run_action(ActionTopicFit(), events)
     assert "Botox" in messages[0]["text"]
 
 
 def test_no_entity_or_no_fit_says_nothing_more():
     assert run_action(ActionTopicFit(), [faq_question("how soon does it work", [("onset", 0.99)])])[0] == []
-    knee_onset = faq_question("how soon will my knee feel better", [("onset", 0.99)], [{"entity": "body_part", "value": "knee"}])
+    knee_onset = faq_question(
+        "how soon will my knee feel better", [("onset", 0.99)], [{"entity": "body_part", "value": "knee"}]
+    )
     assert run_action(ActionTopicFit(), [knee_onset])[0] == []
 
 
 def test_an_unsure_question_offers_the_likely_topics_and_a_nurse():
-    events = [user_event("how long", "nlu_fallback", response_selector=selector(("duration", 0.45), ("recovery", 0.4), ("procedure", 0.1), ("onset", 0.03)))]
+    events = [
+        user_event(
+            "how long",
+            "nlu_fallback",
+            response_selector=selector(("duration", 0.45), ("recovery", 0.4), ("procedure", 0.1), ("onset", 0.03)),
+        )
+    ]
     messages, _ = run_action(ActionClarifyTopic(), events)
     assert messages[0]["response"] == "utter_clarify_topic"
     payloads = [b["payload"] for b in messages[0]["buttons"]]

@@ -9,17 +9,31 @@ from clinic.handoff.patient_input import find_name, find_phone, find_reason, fin
 FILLED = {NAME: "Dana Whitfield", PHONE: "+13125550147", TIME: "mornings", REASON: "my shoulder"}
 
 
-@pytest.mark.parametrize("text,name,phone,when,reason", [
-    ("Hi, this is Priya Natarajan. Can a nurse call me back?", "Priya Natarajan", None, None, None),
-    ("My name is Lena Fischer, please call me back at 206 555 0143 after 2 pm", "Lena Fischer", "+12065550143", "after 2 pm", None),
-    ("I'm Omar Haddad, call me on 303-555-0111 tomorrow afternoon about my knee injection",
-     "Omar Haddad", "+13035550111", "tomorrow afternoon", "my knee injection"),
-    ("can a nurse call me about my steroid dose?", None, None, None, "my steroid dose"),
-    ("I'm worried about my shot, can someone call me", None, None, None, "my shot, can someone call me"),
-    ("ok can a nurse call me to talk about it", None, None, None, None),
-    ("call me at (212) 555-0100 any time after 10", None, "+12125550100", "any time after 10", None),
-    ("my cell is 555-0147", None, None, None, None),
-])
+@pytest.mark.parametrize(
+    "text,name,phone,when,reason",
+    [
+        ("Hi, this is Priya Natarajan. Can a nurse call me back?", "Priya Natarajan", None, None, None),
+        (
+            "My name is Lena Fischer, please call me back at 206 555 0143 after 2 pm",
+            "Lena Fischer",
+            "+12065550143",
+            "after 2 pm",
+            None,
+        ),
+        (
+            "I'm Omar Haddad, call me on 303-555-0111 tomorrow afternoon about my knee injection",
+            "Omar Haddad",
+            "+13035550111",
+            "tomorrow afternoon",
+            "my knee injection",
+        ),
+        ("can a nurse call me about my steroid dose?", None, None, None, "my steroid dose"),
+        ("I'm worried about my shot, can someone call me", None, None, None, "my shot, can someone call me"),
+        ("ok can a nurse call me to talk about it", None, None, None, None),
+        ("call me at (212) 555-0100 any time after 10", None, "+12125550100", "any time after 10", None),
+        ("my cell is 555-0147", None, None, None, None),
+    ],
+)
 def test_volunteered_details(text, name, phone, when, reason):
     assert (find_name(text), find_phone(text), find_time(text), find_reason(text)) == (name, phone, when, reason)
 
@@ -39,16 +53,19 @@ def test_more_details_than_asked_for():
     assert with_time.values == {PHONE: "+15125550156", TIME: "best after 5"}
 
 
-@pytest.mark.parametrize("text,intent,requested", [
-    ("what's the recovery like?", "faq", PHONE),
-    ("wait, does the injection hurt?", "faq", NAME),
-    ("how long does the relief usually last?", "faq", TIME),
-    ("why do you need my number?", "ask_why", PHONE),
-    ("what's the nurse line number again?", "nurse_line_number", PHONE),
-    ("are you a real person?", "bot_challenge", NAME),
-    ("no", "deny", TIME),
-    ("why does the nurse need to see the chat?", "ask_why", CONSENT),
-])
+@pytest.mark.parametrize(
+    "text,intent,requested",
+    [
+        ("what's the recovery like?", "faq", PHONE),
+        ("wait, does the injection hurt?", "faq", NAME),
+        ("how long does the relief usually last?", "faq", TIME),
+        ("why do you need my number?", "ask_why", PHONE),
+        ("what's the nurse line number again?", "nurse_line_number", PHONE),
+        ("are you a real person?", "bot_challenge", NAME),
+        ("no", "deny", TIME),
+        ("why does the nurse need to see the chat?", "ask_why", CONSENT),
+    ],
+)
 def test_questions_are_not_answers(text, intent, requested):
     reading = read_form_message(text, intent, requested, FILLED)
     assert reading.interrupt and not reading.values
@@ -81,8 +98,9 @@ def test_fixing_a_part_at_the_summary():
     assert read_form_message("maybe", "nlu_fallback", CONSENT, FILLED).values == {CONSENT: "maybe"}
 
 
-@pytest.mark.parametrize("text,intent", [("Wendy Alvarez", "goodbye"), ("Lucy Tran", "bot_challenge"),
-                                         ("dana lee", "greet")])
+@pytest.mark.parametrize(
+    "text,intent", [("Wendy Alvarez", "goodbye"), ("Lucy Tran", "bot_challenge"), ("dana lee", "greet")]
+)
 def test_a_name_is_a_name_whatever_the_nlu_made_of_it(text, intent):
     assert read_form_message(text, intent, NAME, {}).values == {NAME: text}
 

@@ -33,8 +33,14 @@ def said(text, intent, **parse_data):
 
 def bot(text, buttons=None, action=None):
     events = [{"event": "action", "name": action, "timestamp": float(next(_clock))}] if action else []
-    return events + [{"event": "bot", "text": text, "data": {"buttons": buttons} if buttons else {},
-                      "timestamp": float(next(_clock))}]
+    return events + [
+        {
+            "event": "bot",
+            "text": text,
+            "data": {"buttons": buttons} if buttons else {},
+            "timestamp": float(next(_clock)),
+        }
+    ]
 
 
 def action(name):
@@ -51,14 +57,22 @@ YES_NO = [{"title": "Yes, please call me", "payload": "/affirm"}, {"title": "No,
 def conversation_until_form(kind_intent="request_nurse", before=()):
     """A recorded conversation up to the form's first question."""
     events = [{"event": "session_started", "timestamp": float(next(_clock))}, action("action_listen"), *before]
-    events += [said("i want to talk to a nurse" if kind_intent == "request_nurse" else "i want to book an appointment", kind_intent),
-               action("action_offer_handoff"),
-               *bot("I can ask the nurse line to call you back. Would you like a call back?", YES_NO),
-               slot("handoff_kind", {"request_nurse": "question", "book_appointment": "scheduling"}[kind_intent]),
-               action("action_listen"), said("/affirm", "affirm"), action("handoff_form"),
-               {"event": "active_loop", "name": "handoff_form", "timestamp": float(next(_clock))},
-               slot("requested_slot", "patient_name"), *bot("What name should the nurse ask for?"),
-               action("action_listen")]
+    events += [
+        said(
+            "i want to talk to a nurse" if kind_intent == "request_nurse" else "i want to book an appointment",
+            kind_intent,
+        ),
+        action("action_offer_handoff"),
+        *bot("I can ask the nurse line to call you back. Would you like a call back?", YES_NO),
+        slot("handoff_kind", {"request_nurse": "question", "book_appointment": "scheduling"}[kind_intent]),
+        action("action_listen"),
+        said("/affirm", "affirm"),
+        action("handoff_form"),
+        {"event": "active_loop", "name": "handoff_form", "timestamp": float(next(_clock))},
+        slot("requested_slot", "patient_name"),
+        *bot("What name should the nurse ask for?"),
+        action("action_listen"),
+    ]
     return events
 
 
@@ -72,34 +86,67 @@ def completed_form(index=0, reason=None, before=(), kind_intent="request_nurse",
     answers = [
         ("patient_name", PATIENT_NAMES[index], "What phone number should the nurse call?", "callback_phone"),
         ("callback_phone", PATIENT_PHONES_TYPED[index], "When is a good time to call you?", "callback_time"),
-        ("callback_time", "weekday mornings", "In a few words, what would you like the nurse to help with?", "handoff_reason"),
-        ("handoff_reason", reason or PATIENT_REASONS[index], "Is it okay for the nurse line to call you?", "handoff_consent"),
+        (
+            "callback_time",
+            "weekday mornings",
+            "In a few words, what would you like the nurse to help with?",
+            "handoff_reason",
+        ),
+        (
+            "handoff_reason",
+            reason or PATIENT_REASONS[index],
+            "Is it okay for the nurse line to call you?",
+            "handoff_consent",
+        ),
     ]
-    values = {"patient_name": PATIENT_NAMES[index], "callback_phone": PATIENT_PHONES[index],
-              "callback_time": "weekday mornings", "handoff_reason": reason or PATIENT_REASONS[index]}
+    values = {
+        "patient_name": PATIENT_NAMES[index],
+        "callback_phone": PATIENT_PHONES[index],
+        "callback_time": "weekday mornings",
+        "handoff_reason": reason or PATIENT_REASONS[index],
+    }
     for name, text, next_question, next_slot in answers:
-        events += [said(text, "inform"), slot(name, text), action("handoff_form"), slot(name, values[name]),
-                   slot("requested_slot", next_slot), *bot(next_question), action("action_listen")]
+        events += [
+            said(text, "inform"),
+            slot(name, text),
+            action("handoff_form"),
+            slot(name, values[name]),
+            slot("requested_slot", next_slot),
+            *bot(next_question),
+            action("action_listen"),
+        ]
         if red_flag_turn == name:
             events += red_flag_turn_events()
-    events += [said("/affirm", "affirm"), slot("handoff_consent", True), action("handoff_form"),
-               slot("handoff_consent", True), *bot("Thank you. One moment while I pass this to the nurse line."),
-               {"event": "active_loop", "name": None, "timestamp": float(next(_clock))},
-               slot("requested_slot", None)]
+    events += [
+        said("/affirm", "affirm"),
+        slot("handoff_consent", True),
+        action("handoff_form"),
+        slot("handoff_consent", True),
+        *bot("Thank you. One moment while I pass this to the nurse line."),
+        {"event": "active_loop", "name": None, "timestamp": float(next(_clock))},
+        slot("requested_slot", None),
+    ]
     return events
 
 
 def red_flag_turn_events():
     entities = [{"entity": "red_flag", "value": "urgent"}, {"entity": "red_flag_phrase", "value": "hot and swollen"}]
-    return [said("the spot is hot and swollen", "faq", entities=entities), action("utter_red_flag_urgent"),
-            *bot("That could need a nurse's attention soon. Would you like me to ask the nurse line to call you as well?"),
-            action("action_listen")]
+    return [
+        said("the spot is hot and swollen", "faq", entities=entities),
+        action("utter_red_flag_urgent"),
+        *bot("That could need a nurse's attention soon. Would you like me to ask the nurse line to call you as well?"),
+        action("action_listen"),
+    ]
 
 
 def render(message):
     """The text Rasa would send for a message, from domain.yml's response, its slots and the action's
     template variables; fails on any placeholder left unfilled."""
-    variables = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items() if spec.get("initial_value") is not None}
+    variables = {
+        name: spec.get("initial_value")
+        for name, spec in DOMAIN["slots"].items()
+        if spec.get("initial_value") is not None
+    }
     variables.update({k: v for k, v in message.items() if k not in ("response", "text", "buttons", "template")})
     template = DOMAIN["responses"][message["response"]][0]["text"]
     names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
@@ -131,10 +178,14 @@ ALWAYS_OPEN = {day: "00:00-23:59:59" for day in ("mon", "tue", "wed", "thu", "fr
 
 # ---- the offer ----
 
-@pytest.mark.parametrize("text,intent,kind", [
-    ("i want to talk to a nurse", "request_nurse", "question"),
-    ("can i book an appointment", "book_appointment", "scheduling"),
-])
+
+@pytest.mark.parametrize(
+    "text,intent,kind",
+    [
+        ("i want to talk to a nurse", "request_nurse", "question"),
+        ("can i book an appointment", "book_appointment", "scheduling"),
+    ],
+)
 def test_the_offer_fits_why_the_patient_needs_a_nurse(text, intent, kind):
     messages, events = run_action(ActionOfferHandoff(), [action("action_listen"), said(text, intent)])
     assert events == [{"event": "slot", "timestamp": None, "name": "handoff_kind", "value": kind}]
@@ -148,8 +199,14 @@ def test_the_offer_fits_why_the_patient_needs_a_nurse(text, intent, kind):
 def test_asking_for_a_nurse_after_the_not_helping_answer_is_a_didnt_help_handoff():
     not_helping = said("the injection didnt help at all", "faq")
     not_helping["parse_data"]["intent"]["full_retrieval_intent_name"] = "faq/not_helping"
-    events = [action("action_listen"), not_helping, action("utter_faq"), *bot("The full benefit can take up to a week..."),
-              action("action_listen"), said("/request_nurse", "request_nurse")]
+    events = [
+        action("action_listen"),
+        not_helping,
+        action("utter_faq"),
+        *bot("The full benefit can take up to a week..."),
+        action("action_listen"),
+        said("/request_nurse", "request_nurse"),
+    ]
     messages, returned = run_action(ActionOfferHandoff(), events)
     assert returned[0]["value"] == "didnt_help"
     assert messages[0]["response"] == "utter_offer_handoff_didnt_help"
@@ -164,27 +221,37 @@ def test_yes_to_the_urgent_warning_starts_an_urgent_handoff_without_asking_again
 
 
 def test_a_plain_yes_elsewhere_is_not_urgent():
-    events = [action("action_listen"), said("hi", "greet"), action("utter_greet"), *bot("Hi"), action("action_listen"),
-              said("/request_nurse", "request_nurse")]
+    events = [
+        action("action_listen"),
+        said("hi", "greet"),
+        action("utter_greet"),
+        *bot("Hi"),
+        action("action_listen"),
+        said("/request_nurse", "request_nurse"),
+    ]
     assert run_action(ActionOfferHandoff(), events)[1][0]["value"] == "question"
 
 
 # ---- the form's validation ----
+
 
 def validate(events):
     messages, returned = run_action(ValidateHandoffForm(), events, DOMAIN)
     return messages, {e["name"]: e["value"] for e in returned if e.get("event") == "slot"}
 
 
-@pytest.mark.parametrize("typed,kept", [
-    ("Marisol Quintanilla", "Marisol Quintanilla"),
-    ("my name is Marisol Quintanilla", "Marisol Quintanilla"),
-    ("Seán O'Brien-Ní", "Seán O'Brien-Ní"),
-    ("<b>Marisol</b>", None),
-    ("2125550147", None),
-    ("x" * 120, None),
-    ("one two three four five six seven", None),
-])
+@pytest.mark.parametrize(
+    "typed,kept",
+    [
+        ("Marisol Quintanilla", "Marisol Quintanilla"),
+        ("my name is Marisol Quintanilla", "Marisol Quintanilla"),
+        ("Seán O'Brien-Ní", "Seán O'Brien-Ní"),
+        ("<b>Marisol</b>", None),
+        ("2125550147", None),
+        ("x" * 120, None),
+        ("one two three four five six seven", None),
+    ],
+)
 def test_name_validation(typed, kept):
     messages, slots = validate(answered(conversation_until_form(), "patient_name", typed))
     assert slots["patient_name"] == kept
@@ -195,16 +262,22 @@ def test_name_validation(typed, kept):
         assert messages == []
 
 
-@pytest.mark.parametrize("typed,kept", [
-    ("(212) 555-0147", "+12125550147"),
-    ("617.555.0123", "+16175550123"),
-    ("+1 415 555 0132", "+14155550132"),
-    ("555-0147", None),
-    ("call my cell", None),
-    ("+44 20 7946 0958", None),
-])
+@pytest.mark.parametrize(
+    "typed,kept",
+    [
+        ("(212) 555-0147", "+12125550147"),
+        ("617.555.0123", "+16175550123"),
+        ("+1 415 555 0132", "+14155550132"),
+        ("555-0147", None),
+        ("call my cell", None),
+        ("+44 20 7946 0958", None),
+    ],
+)
 def test_phone_is_validated_and_normalised_for_the_us(typed, kept):
-    events = conversation_until_form() + [slot("patient_name", "Marisol Quintanilla"), slot("requested_slot", "callback_phone")]
+    events = conversation_until_form() + [
+        slot("patient_name", "Marisol Quintanilla"),
+        slot("requested_slot", "callback_phone"),
+    ]
     messages, slots = validate(answered(events, "callback_phone", typed))
     assert slots["callback_phone"] == kept
     if kept is None:
@@ -212,14 +285,17 @@ def test_phone_is_validated_and_normalised_for_the_us(typed, kept):
         assert "10-digit" in render(messages[0])
 
 
-@pytest.mark.parametrize("slot_name,typed,ok", [
-    ("callback_time", "weekday mornings", True),
-    ("callback_time", "", False),
-    ("callback_time", "<img src=x>", False),
-    ("handoff_reason", SCRIPT_PROBE + " my shoulder", True),  # kept as typed: the console escapes it
-    ("handoff_reason", "x", False),
-    ("handoff_reason", "word " * 400, False),
-])
+@pytest.mark.parametrize(
+    "slot_name,typed,ok",
+    [
+        ("callback_time", "weekday mornings", True),
+        ("callback_time", "", False),
+        ("callback_time", "<img src=x>", False),
+        ("handoff_reason", SCRIPT_PROBE + " my shoulder", True),  # kept as typed: the console escapes it
+        ("handoff_reason", "x", False),
+        ("handoff_reason", "word " * 400, False),
+    ],
+)
 def test_time_and_reason(slot_name, typed, ok):
     events = conversation_until_form() + [slot("requested_slot", slot_name)]
     messages, slots = validate(answered(events, slot_name, typed))
@@ -235,9 +311,16 @@ def test_consent_must_be_an_explicit_yes():
 
 
 def test_the_last_answer_gets_a_reply_before_the_form_closes():
-    events = conversation_until_form() + [slot(s, v) for s, v in [
-        ("patient_name", "Marisol Quintanilla"), ("callback_phone", "+12125550147"), ("callback_time", "any time"),
-        ("handoff_reason", "shoulder"), ("requested_slot", "handoff_consent")]]
+    events = conversation_until_form() + [
+        slot(s, v)
+        for s, v in [
+            ("patient_name", "Marisol Quintanilla"),
+            ("callback_phone", "+12125550147"),
+            ("callback_time", "any time"),
+            ("handoff_reason", "shoulder"),
+            ("requested_slot", "handoff_consent"),
+        ]
+    ]
     events = answered(events, "handoff_consent", "/affirm", intent="affirm", value=True)
     messages, slots = validate(events)
     assert slots["handoff_consent"] is True
@@ -245,7 +328,10 @@ def test_the_last_answer_gets_a_reply_before_the_form_closes():
 
 
 def test_yes_to_an_urgent_warning_during_the_form_marks_it_urgent_and_asks_again():
-    events = conversation_until_form() + [slot("patient_name", "Marisol Quintanilla"), slot("requested_slot", "callback_phone")]
+    events = conversation_until_form() + [
+        slot("patient_name", "Marisol Quintanilla"),
+        slot("requested_slot", "callback_phone"),
+    ]
     events += red_flag_turn_events()
     events = answered(events, "callback_phone", "/affirm", intent="affirm")
     messages, slots = validate(events)
@@ -262,6 +348,7 @@ def test_a_red_flag_given_as_the_reason_is_kept_as_the_reason():
 
 
 # ---- the submission ----
+
 
 def submit(events):
     messages, returned = run_action(ActionSubmitHandoff(), events, DOMAIN)
@@ -400,10 +487,18 @@ def test_stop_words_end_the_form_even_when_not_read_as_deny(typed, database):
     assert slots["requested_slot"] is None and all(slots[s] is None for s in FORM_SLOTS)
     # The form then closes and the completion rule runs the submission, which must stay silent
     # and record nothing: the patient has had their answer.
-    closed = events + [action("handoff_form"), *[slot(s, None) for s in FORM_SLOTS],
-                       {"event": "bot", "text": "Okay, I haven't sent anything.", "metadata": {"utter_action": "utter_handoff_stopped"},
-                        "timestamp": float(next(_clock))},
-                       {"event": "active_loop", "name": None, "timestamp": float(next(_clock))}, slot("requested_slot", None)]
+    closed = events + [
+        action("handoff_form"),
+        *[slot(s, None) for s in FORM_SLOTS],
+        {
+            "event": "bot",
+            "text": "Okay, I haven't sent anything.",
+            "metadata": {"utter_action": "utter_handoff_stopped"},
+            "timestamp": float(next(_clock)),
+        },
+        {"event": "active_loop", "name": None, "timestamp": float(next(_clock))},
+        slot("requested_slot", None),
+    ]
     submitted, _ = submit(closed)
     assert submitted == [] and database.count_handoffs() == 0
 
@@ -422,8 +517,14 @@ def test_a_deny_is_left_to_the_stop_rule():
 @pytest.mark.parametrize("activation", [True, False])
 def test_the_yes_that_opened_an_urgent_form_is_not_taken_as_a_second_warning(activation):
     # As Rasa sends them when the form starts: once with its activation after the "yes", once without.
-    events = [action("action_listen"), *red_flag_turn_events(), said("/affirm", "affirm"), action("action_offer_handoff"),
-              *bot("Okay, I'll ask the nurse line to call you and mark it as urgent."), slot("handoff_kind", "urgent")]
+    events = [
+        action("action_listen"),
+        *red_flag_turn_events(),
+        said("/affirm", "affirm"),
+        action("action_offer_handoff"),
+        *bot("Okay, I'll ask the nurse line to call you and mark it as urgent."),
+        slot("handoff_kind", "urgent"),
+    ]
     if activation:
         events.append({"event": "active_loop", "name": "handoff_form", "timestamp": float(next(_clock))})
     events += [slot("requested_slot", None), action("handoff_form")]
@@ -431,6 +532,7 @@ def test_the_yes_that_opened_an_urgent_form_is_not_taken_as_a_second_warning(act
 
 
 # ---- replays of conversations recorded from the real bot (tests/data/trackers/) ----
+
 
 def upto_user_message(events, text, occurrence=-1):
     """The events up to a patient's message and the slot candidates Rasa extracted from it."""
@@ -451,8 +553,11 @@ def test_recorded_urgent_conversation_is_handed_over_faithfully(database):
     assert [(f["severity"], f["phrase"]) for f in handoff["red_flags"]] == [("urgent", "pus")]
     assert (handoff["patient_name"], handoff["callback_phone"]) == (PATIENT_NAMES[1], PATIENT_PHONES[1])
     patient_lines = [line["text"] for line in handoff["transcript"] if line["who"] == "patient"]
-    assert patient_lines[:3] == ["does the shot hurt", "theres pus coming out of the injection site",
-                                 "Yes, ask a nurse to call me"]
+    assert patient_lines[:3] == [
+        "does the shot hurt",
+        "theres pus coming out of the injection site",
+        "Yes, ask a nurse to call me",
+    ]
     assert patient_lines[-1] == "Yes, that's okay"
     assert handoff["transcript"][-1]["text"].startswith("Thank you. One moment")
 

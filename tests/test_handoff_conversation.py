@@ -24,10 +24,12 @@ def console_api(request, test_env, rasa_server):
     # One token per module that uses the fixture (other modules import it): token names are unique.
     token = create_token(env, f"conversation-tests-{request.module.__name__.rsplit('.', 1)[-1]}")
     with running_console(env, "console_conversation.log") as base:
+
         def get(path):
             request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
             with urllib.request.urlopen(request, timeout=20) as response:
                 return json.loads(response.read())
+
         yield get
 
 

@@ -21,8 +21,12 @@ from tests.handoff_samples import PATIENT_NAMES, sample_handoff, store  # noqa: 
 
 
 def test_a_handoff_is_stored_with_everything_the_nurse_needs(store):
-    new = sample_handoff(0, kind="didnt_help", urgency="urgent",
-                         red_flags=[{"severity": "urgent", "phrase": "hot and swollen", "at": None}])
+    new = sample_handoff(
+        0,
+        kind="didnt_help",
+        urgency="urgent",
+        red_flags=[{"severity": "urgent", "phrase": "hot and swollen", "at": None}],
+    )
     handoff, created = store.create_handoff(new)
     assert created
     assert re.fullmatch(r"TPI-[2-9A-HJ-NP-Z]{5}", handoff["reference"])
@@ -94,8 +98,13 @@ def test_concurrent_different_conversations_each_get_their_own_record(store):
 
 def test_queue_is_most_urgent_first_then_oldest_first(store):
     made = {}
-    for label, urgency in [("old routine", "routine"), ("old urgent", "urgent"), ("new routine", "routine"),
-                           ("emergency", "emergency"), ("new urgent", "urgent")]:
+    for label, urgency in [
+        ("old routine", "routine"),
+        ("old urgent", "urgent"),
+        ("new routine", "routine"),
+        ("emergency", "emergency"),
+        ("new urgent", "urgent"),
+    ]:
         made[label] = store.create_handoff(sample_handoff(urgency=urgency))[0]["reference"]
         time.sleep(0.01)
     order = [h["reference"] for h in store.list_handoffs()]
@@ -120,7 +129,10 @@ def test_claim_and_resolve_with_audit(store):
         store.claim("TPI-ZZZZZ", "nurse.ann")
     log = store.audit_log(reference)
     assert [(e["actor"], e["action"]) for e in reversed(log)] == [
-        ("assistant", "created"), ("nurse.ann", "claimed"), ("nurse.ann", "resolved")]
+        ("assistant", "created"),
+        ("nurse.ann", "claimed"),
+        ("nurse.ann", "resolved"),
+    ]
     # The notes may hold patient details; the audit says only that there were some.
     assert "Patient doing better" not in str(log)
     assert store.list_handoffs() == []
@@ -160,7 +172,9 @@ def test_staff_passwords_are_hashed_and_checked(store):
     assert store.check_password("nurse.ann", "wrong password here") is None
     assert store.check_password("nobody", "correct horse battery") is None
     if store.url.startswith("sqlite"):
-        raw = sqlite3.connect(store.url.split("///", 1)[1]).execute("select password_hash from staff_users").fetchone()[0]
+        raw = (
+            sqlite3.connect(store.url.split("///", 1)[1]).execute("select password_hash from staff_users").fetchone()[0]
+        )
         assert "correct horse" not in raw and raw.startswith("scrypt:")
 
 
@@ -180,8 +194,9 @@ def test_sessions_expire_when_idle_and_end_on_sign_out(store):
 
 def test_sessions_end_when_the_password_changes(store):
     store.create_user("nurse.ann", "correct horse battery")
-    secret, _ = store.open_session(store.check_password("nurse.ann", "correct horse battery"),
-                                   idle=timedelta(hours=1), maximum=timedelta(hours=8))
+    secret, _ = store.open_session(
+        store.check_password("nurse.ann", "correct horse battery"), idle=timedelta(hours=1), maximum=timedelta(hours=8)
+    )
     store.set_password("nurse.ann", "a whole new passphrase")
     assert store.touch_session(secret, timedelta(hours=1), timedelta(hours=8)) is None
     assert store.check_password("nurse.ann", "a whole new passphrase")

@@ -30,8 +30,9 @@ def redis_port() -> Iterator[int]:
 def _stores(redis_port: int = None):
     if redis_port is None:
         return InMemoryIdempotencyStore(), None
-    lock_store = RedisConversationLockStore(host="127.0.0.1", port=redis_port, db=0, lease_seconds=1.0,
-                                            key_prefix=f"i{uuid.uuid4().hex[:8]}")
+    lock_store = RedisConversationLockStore(
+        host="127.0.0.1", port=redis_port, db=0, lease_seconds=1.0, key_prefix=f"i{uuid.uuid4().hex[:8]}"
+    )
     return lock_store.idempotency_store(), lock_store
 
 
@@ -125,8 +126,11 @@ def test_replies_are_rebuilt_from_the_tracker():
 
 # ------------------------------------------------------------------------- a real Rasa server
 def _post(url: str, body: dict, headers: Dict[str, str] = None) -> Tuple[int, list, Dict[str, str]]:
-    request = urllib.request.Request(url + "/webhooks/rest/webhook", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url + "/webhooks/rest/webhook",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
@@ -164,8 +168,10 @@ def test_a_duplicated_key_is_handled_once_by_rasa(rasa_server):
     by_header = _post(rasa_server, {"sender": sender, "message": body["message"]}, {"Idempotency-Key": key})
     assert first[0] == second[0] == third[0] == by_header[0] == 200
     assert first[1] and first[1] == second[1] == third[1] == by_header[1]
-    assert sorted([first[2].get("Idempotent-Replayed"), second[2].get("Idempotent-Replayed")],
-                  key=str) == [None, "true"]
+    assert sorted([first[2].get("Idempotent-Replayed"), second[2].get("Idempotent-Replayed")], key=str) == [
+        None,
+        "true",
+    ]
     users = [e for e in _events(rasa_server, sender) if e["event"] == "user"]
     assert [e["text"] for e in users] == [body["message"]]
     assert users[0]["metadata"]["idempotency_key"] == key

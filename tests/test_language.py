@@ -22,27 +22,32 @@ def detector():
     return get_detector()
 
 
-@pytest.mark.parametrize("text", ["sí", "si", "ok", "no", "(312) 555-0147", "3125550147", "Botox?", "lol",
-                                  "mañana", "Maria Lopez Garcia", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["sí", "si", "ok", "no", "(312) 555-0147", "3125550147", "Botox?", "lol", "mañana", "Maria Lopez Garcia", ""],
+)
 def test_short_or_ambiguous_messages_never_change_the_language(detector, text):
     assert detector.guess(text).language is None
 
 
-@pytest.mark.parametrize("text, language", [
-    ("¿Duelen las inyecciones en puntos gatillo?", "es"),
-    ("¿Cuánto tiempo dura el alivio?", "es"),
-    ("quiero hablar con una enfermera por favor", "es"),
-    ("cuanto tarda en hacer efecto el shot", "es"),
-    ("me duele mucho la espalda", "es"),
-    ("Hola!", "es"),
-    ("buenas tardes", "es"),
-    ("how long does the relief last", "en"),
-    ("what is a trigger point injection?", "en"),
-    ("English please", "en"),
-    ("Quanto tempo dura o alívio da injeção?", "other"),
-    ("Bonjour, est-ce que l'injection fait mal ?", "other"),
-    ("Wie lange dauert die Wirkung der Spritze?", "other"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("¿Duelen las inyecciones en puntos gatillo?", "es"),
+        ("¿Cuánto tiempo dura el alivio?", "es"),
+        ("quiero hablar con una enfermera por favor", "es"),
+        ("cuanto tarda en hacer efecto el shot", "es"),
+        ("me duele mucho la espalda", "es"),
+        ("Hola!", "es"),
+        ("buenas tardes", "es"),
+        ("how long does the relief last", "en"),
+        ("what is a trigger point injection?", "en"),
+        ("English please", "en"),
+        ("Quanto tempo dura o alívio da injeção?", "other"),
+        ("Bonjour, est-ce que l'injection fait mal ?", "other"),
+        ("Wie lange dauert die Wirkung der Spritze?", "other"),
+    ],
+)
 def test_clear_messages_say_their_language(detector, text, language):
     assert detector.guess(text).language == language
 
@@ -61,8 +66,12 @@ def test_spanish_training_examples_read_as_spanish_or_undecided(detector):
 
 
 def test_english_training_examples_never_turn_spanish(detector):
-    english = [t for intent, texts in training_examples(ROOT / "data" / "nlu").items() for t in texts
-               if intent != "out_of_scope"]
+    english = [
+        t
+        for intent, texts in training_examples(ROOT / "data" / "nlu").items()
+        for t in texts
+        if intent != "out_of_scope"
+    ]
     spanish = {t for texts in training_examples(SPANISH_NLU).values() for t in texts}
     flipped = [t for t in english if t not in spanish and detector.guess(t).language == "es"]
     assert len(flipped) <= 2, flipped
@@ -121,8 +130,9 @@ def test_every_response_has_a_spanish_variation_marked_for_the_widget():
         wanted = {p.replace("nurse_line_hours", "nurse_line_hours_es") for p in _placeholders(english[0]["text"])}
         got = _placeholders(spanish[0]["text"]) - {"crisis_line_spanish"}
         assert got == wanted, name
-        assert [b["payload"] for b in spanish[0].get("buttons") or []] == \
-            [b["payload"] for b in english[0].get("buttons") or []], name
+        assert [b["payload"] for b in spanish[0].get("buttons") or []] == [
+            b["payload"] for b in english[0].get("buttons") or []
+        ], name
 
 
 def test_spanish_faq_answers_name_their_sources_like_the_english_ones():

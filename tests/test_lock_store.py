@@ -120,8 +120,11 @@ def _bounded_and_passed_over(holder, waiter) -> None:
         for holder_lifetime, waiter_lifetime, expect_error in ((30, 0.05, True), (0.2, 30, False)):
             release, entered = asyncio.Event(), asyncio.Event()
 
-            async def hold(holder_lifetime: float = holder_lifetime, entered: asyncio.Event = entered,
-                           release: asyncio.Event = release) -> None:
+            async def hold(
+                holder_lifetime: float = holder_lifetime,
+                entered: asyncio.Event = entered,
+                release: asyncio.Event = release,
+            ) -> None:
                 async with holder.lock("c", lock_lifetime=holder_lifetime):
                     entered.set()
                     await asyncio.wait_for(release.wait(), 30)
@@ -169,15 +172,23 @@ def redis_port() -> Iterator[int]:
 
 def redis_store(port: int, **options) -> RedisConversationLockStore:
     options.setdefault("poll_seconds", 0.005)
-    return RedisConversationLockStore(host="127.0.0.1", port=port, db=0,
-                                      key_prefix=f"t{uuid.uuid4().hex[:8]}", **options)
+    return RedisConversationLockStore(
+        host="127.0.0.1", port=port, db=0, key_prefix=f"t{uuid.uuid4().hex[:8]}", **options
+    )
 
 
 def test_redis_store_from_endpoint_config_allows_several_workers(redis_port, monkeypatch):
     from rasa.core.utils import number_of_sanic_workers
 
-    config = EndpointConfig(url="127.0.0.1", type="clinic.server.lock_store.RedisConversationLockStore",
-                            port=str(redis_port), db="0", key_prefix="tpi", lease_seconds="2", password="")
+    config = EndpointConfig(
+        url="127.0.0.1",
+        type="clinic.server.lock_store.RedisConversationLockStore",
+        port=str(redis_port),
+        db="0",
+        key_prefix="tpi",
+        lease_seconds="2",
+        password="",
+    )
     store = LockStore.create(config)
     try:
         assert isinstance(store, RedisConversationLockStore)
@@ -222,8 +233,14 @@ def test_redis_two_replicas_in_one_loop_serve_in_arrival_order(redis_port):
         assert [n for _, c, n, _ in log if c == conversation] == list(range(8))
 
 
-def _replica_thread(port: int, prefix: str, conversations: List[str], per_conversation: int,
-                    start: threading.Barrier, report: Dict[str, list]) -> None:
+def _replica_thread(
+    port: int,
+    prefix: str,
+    conversations: List[str],
+    per_conversation: int,
+    start: threading.Barrier,
+    report: Dict[str, list],
+) -> None:
     """One 'replica': its own store and connections, its own event loop, in its own thread. Each
     message does a non-atomic read-modify-write of a counter under the lock: without mutual
     exclusion across replicas, increments get lost."""
@@ -262,8 +279,10 @@ def test_redis_replicas_racing_in_threads_lose_no_update(redis_port):
     conversations = [f"conv-{i}" for i in range(20)]
     report: Dict[str, list] = {"overlaps": [], "errors": []}
     start = threading.Barrier(3)
-    threads = [threading.Thread(target=_replica_thread, args=(redis_port, prefix, conversations, 5, start, report))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=_replica_thread, args=(redis_port, prefix, conversations, 5, start, report))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -354,8 +373,13 @@ asyncio.run(main())
 
 def _worker(port: int, prefix: str, mode: str, lease: float) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(port), prefix, mode, str(lease)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(port), prefix, mode, str(lease)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_redis_worker_processes_racing_lose_no_update(redis_port):

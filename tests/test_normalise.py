@@ -9,7 +9,7 @@ from clinic.text.normalise import normalise
     ("typed", "plain"),
     [
         ("What If Trigger Point Injections Don\u2019t Work?", "What If Trigger Point Injections Don't Work?"),
-        ("\u201cshots\u201d in my \u2018neck\u2019", '"shots" in my \'neck\''),
+        ("\u201cshots\u201d in my \u2018neck\u2019", "\"shots\" in my 'neck'"),
         ("WHAT IS A TRIGGER POINT INJECTION???", "what is a trigger point injection?"),
         ("\uff37\uff28\uff21\uff34 is a trigger point", "WHAT is a trigger point"),
         ("does it hurt?!?!", "does it hurt?"),

@@ -46,7 +46,7 @@ class FakeReceiver:
 
     def delivered(self) -> List[dict]:
         with self.lock:
-            return [json.loads(r["body"]) for r in self.requests[self.failures:]]
+            return [json.loads(r["body"]) for r in self.requests[self.failures :]]
 
     def close(self):
         self.server.shutdown()
@@ -74,15 +74,20 @@ def test_a_failing_receiver_gets_the_notice_later_once(store):
     receiver = FakeReceiver(failures=3)
     try:
         handoff, _ = store.create_handoff(sample_handoff(0, urgency="urgent", kind="urgent"), notify=True)
-        config = NotifierConfig(webhook_url=receiver.url, console_url="https://console.example", backoff_base=0.05, backoff_max=0.2)
+        config = NotifierConfig(
+            webhook_url=receiver.url, console_url="https://console.example", backoff_base=0.05, backoff_max=0.2
+        )
         drain(store, config, until=lambda: receiver.delivered())
         for _ in range(5):
             run_once(store, config)
         assert len(receiver.requests) == 4, "three failures, one delivery, nothing after it"
         (notice,) = receiver.delivered()
         assert notice == {
-            "reference": handoff["reference"], "kind": "urgent", "urgency": "urgent",
-            "created_at": notice["created_at"], "console_url": f"https://console.example/handoffs/{handoff['reference']}",
+            "reference": handoff["reference"],
+            "kind": "urgent",
+            "urgency": "urgent",
+            "created_at": notice["created_at"],
+            "console_url": f"https://console.example/handoffs/{handoff['reference']}",
         }
         assert not any(value in receiver.requests[-1]["body"].decode() for value in PII_STRINGS)
         (row,) = store.outbox()
@@ -146,8 +151,21 @@ def test_the_notifier_process_delivers_despite_failures(tmp_path):
     store = fresh_store(url)
     receiver = FakeReceiver(failures=2)
     env = {**os.environ, "CLINIC_DATABASE_URL": url, "CLINIC_WEBHOOK_URL": receiver.url, "PYTHONPATH": str(ROOT)}
-    process = start_process([str(VENV_BIN / "python"), "-m", "clinic.handoff.notifier", "--interval", "0.1",
-                             "--backoff-base", "0.1", "--backoff-max", "0.3"], "notifier.log", env)
+    process = start_process(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "clinic.handoff.notifier",
+            "--interval",
+            "0.1",
+            "--backoff-base",
+            "0.1",
+            "--backoff-max",
+            "0.3",
+        ],
+        "notifier.log",
+        env,
+    )
     try:
         references = {store.create_handoff(sample_handoff(i), notify=True)[0]["reference"] for i in range(3)}
         deadline = time.monotonic() + 30

@@ -24,9 +24,17 @@ def faq_message(nlp, text, topic="conditions_treated", confidence=0.9):
     message = Message(data={TEXT: text})
     message.set(SPACY_DOCS[TEXT], nlp(text.lower()))
     message.set("intent", {"name": "faq", "confidence": 0.95})
-    message.set("response_selector", {"faq": {"ranking": [
-        {"intent_response_key": f"faq/{topic}", "confidence": confidence},
-        {"intent_response_key": "faq/risks", "confidence": 0.02}]}})
+    message.set(
+        "response_selector",
+        {
+            "faq": {
+                "ranking": [
+                    {"intent_response_key": f"faq/{topic}", "confidence": confidence},
+                    {"intent_response_key": "faq/risks", "confidence": 0.02},
+                ]
+            }
+        },
+    )
     return message
 
 
@@ -38,11 +46,31 @@ def test_a_topic_needs_a_content_word(nlp):
     assert grounded.get("intent")["name"] == "faq"
 
 
-EXAMPLES = [(t, "risks") for t in ["what are the risks", "side effects of the shot", "is it dangerous", "any risks",
-                                   "what can go wrong", "complications of trigger point injections"]] + \
-           [(t, "onset") for t in ["how soon does it work", "when will i feel better", "how long until it works",
-                                   "how fast does it kick in", "when does relief start", "how quickly will it help"]] + \
-           [(t, "other") for t in ["hi", "thanks", "bye", "no fever no redness", "i had my shot yesterday", "ok"]]
+EXAMPLES = (
+    [
+        (t, "risks")
+        for t in [
+            "what are the risks",
+            "side effects of the shot",
+            "is it dangerous",
+            "any risks",
+            "what can go wrong",
+            "complications of trigger point injections",
+        ]
+    ]
+    + [
+        (t, "onset")
+        for t in [
+            "how soon does it work",
+            "when will i feel better",
+            "how long until it works",
+            "how fast does it kick in",
+            "when does relief start",
+            "how quickly will it help",
+        ]
+    ]
+    + [(t, "other") for t in ["hi", "thanks", "bye", "no fever no redness", "i had my shot yesterday", "ok"]]
+)
 
 
 class Parts(QuestionParts):
@@ -55,7 +83,9 @@ def test_a_message_in_parts_gets_each_parts_topic():
     Parts().process([message])
     parts = message.get("question_parts")
     assert [(p["text"], p["question"], p["topic"]) for p in parts] == [
-        ("what are the risks?", True, "risks"), ("how soon does it work?", True, "onset")]
+        ("what are the risks?", True, "risks"),
+        ("how soon does it work?", True, "onset"),
+    ]
     assert all(0 < p["confidence"] <= 1 for p in parts)
 
 

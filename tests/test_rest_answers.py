@@ -50,7 +50,11 @@ ALARMS = ["could be a medical emergency", "Crisis Lifeline", "need a nurse's att
 
 @pytest.mark.parametrize(
     "message",
-    ["what are the signs of infection i should watch for", "can it cause nerve damage?", "my back is killing me, how soon does the shot work"],
+    [
+        "what are the signs of infection i should watch for",
+        "can it cause nerve damage?",
+        "my back is killing me, how soon does the shot work",
+    ],
 )
 def test_asking_about_risks_is_not_an_alarm(patient, message):
     text = patient.text_of(message)

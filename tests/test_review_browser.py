@@ -61,8 +61,14 @@ def console(tmp_path_factory):
     tracker = TrackerDb(folder / "trackers.db")
     tracker.add("web-browser-1", recorded_events())
     env = console_env(database)
-    collected = subprocess.run([str(VENV_BIN / "python"), "-m", "clinic.handoff.collector", "--once", "--tracker-store", tracker.url],
-                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    collected = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "clinic.handoff.collector", "--once", "--tracker-store", tracker.url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert collected.returncode == 0, collected.stderr[-2000:]
     create_staff(env, "rev.rita")
     create_staff(env, "nurse.ned")
@@ -70,12 +76,26 @@ def console(tmp_path_factory):
     store.grant_role("rev.rita", "reviewer")
     review = ReviewStore(store)
     today = utcnow().date()
-    review.add_counts(Counter({(today - timedelta(days=d), metric, key): n
-                               for d in range(10) for metric, key, n in (("conversations", "", 20 + d), ("messages", "", 70 + 3 * d),
-                                                                         ("outcome", "answered", 30), ("outcome", "asked_back", 5),
-                                                                         ("outcome", "deflected", 4), ("topic", "risks", 6),
-                                                                         ("topic", "onset", 3), ("red_flag", "urgent", d % 2),
-                                                                         ("feedback_yes", "risks", 2), ("feedback_no", "onset", 1))}))
+    review.add_counts(
+        Counter(
+            {
+                (today - timedelta(days=d), metric, key): n
+                for d in range(10)
+                for metric, key, n in (
+                    ("conversations", "", 20 + d),
+                    ("messages", "", 70 + 3 * d),
+                    ("outcome", "answered", 30),
+                    ("outcome", "asked_back", 5),
+                    ("outcome", "deflected", 4),
+                    ("topic", "risks", 6),
+                    ("topic", "onset", 3),
+                    ("red_flag", "urgent", d % 2),
+                    ("feedback_yes", "risks", 2),
+                    ("feedback_no", "onset", 1),
+                )
+            }
+        )
+    )
     with running_console(env, "review_console_browser.log") as base:
         yield base, store
     store.dispose()

@@ -45,8 +45,11 @@ def store(tmp_path):
 @pytest.fixture
 def review(store, vectoriser):
     review = ReviewStore(store)
-    _queue(review, vectoriser, [f"is the {DISTINCT} free", "is there parking at the clinic", "do you have parking",
-                                "does insurance cover it"])
+    _queue(
+        review,
+        vectoriser,
+        [f"is the {DISTINCT} free", "is there parking at the clinic", "do you have parking", "does insurance cover it"],
+    )
     review.add_counts(Counter({(utcnow().date(), "messages", ""): 7, (utcnow().date(), "outcome", "deflected"): 4}))
     return review
 
@@ -63,7 +66,12 @@ def test_the_review_pages_are_for_reviewers_only(store, review):
     for path in ["/review", "/review/new-answers", "/review/groups/1"]:
         response = nurse.get(path)
         assert response.status_code == 403 and DISTINCT.encode() not in response.data, path
-    assert nurse.post("/review/groups/1/decide", data={"csrf_token": csrf_of(nurse.get("/")), "decision": "risks"}).status_code == 403
+    assert (
+        nurse.post(
+            "/review/groups/1/decide", data={"csrf_token": csrf_of(nurse.get("/")), "decision": "risks"}
+        ).status_code
+        == 403
+    )
     anonymous = create_app(store).test_client()
     assert anonymous.get("/review").status_code == 302
     rita = client_for(store, "rev.rita")
@@ -78,7 +86,10 @@ def test_a_reviewer_sees_groups_largest_first_and_decides_one(store, review):
     group_id = review.open_groups()[0][0]["id"]
     # No CSRF token, no decision.
     assert rita.post(f"/review/groups/{group_id}/decide", data={"decision": "out_of_scope"}).status_code == 403
-    response = rita.post(f"/review/groups/{group_id}/decide", data={"csrf_token": csrf_of(rita.get("/review")), "decision": "out_of_scope"})
+    response = rita.post(
+        f"/review/groups/{group_id}/decide",
+        data={"csrf_token": csrf_of(rita.get("/review")), "decision": "out_of_scope"},
+    )
     assert response.status_code == 302 and "done=decided" in response.headers["Location"]
     assert review.counts_by_status() == {"open": 1, "out_of_scope": 3}
     assert store.audit_log(limit=1)[0]["actor"] == "rev.rita"
@@ -91,13 +102,25 @@ def test_a_reviewer_decides_single_questions_of_a_group(store, review):
     page = rita.get(f"/review/groups/{group['id']}").get_data(as_text=True)
     assert DISTINCT in page and page.count('type="checkbox"') == 3
     chosen = [group["items"][0]["id"], group["items"][1]["id"]]
-    response = rita.post("/review/items/decide", data={"csrf_token": csrf_of(rita.get("/review")), "decision": "needs_answer",
-                                                       "group": group["id"], "item": chosen})
+    response = rita.post(
+        "/review/items/decide",
+        data={
+            "csrf_token": csrf_of(rita.get("/review")),
+            "decision": "needs_answer",
+            "group": group["id"],
+            "item": chosen,
+        },
+    )
     assert response.status_code == 302
     assert sorted(i["id"] for g in review.needs_answer() for i in g["items"]) == sorted(chosen)
     assert "Questions that need a new answer" in rita.get("/review/new-answers").get_data(as_text=True)
-    assert rita.post("/review/items/decide", data={"csrf_token": csrf_of(rita.get("/review")), "decision": "bogus",
-                                                   "item": chosen}).status_code == 400
+    assert (
+        rita.post(
+            "/review/items/decide",
+            data={"csrf_token": csrf_of(rita.get("/review")), "decision": "bogus", "item": chosen},
+        ).status_code
+        == 400
+    )
 
 
 def test_the_analytics_page_shows_counts_not_patient_text(store, review):
@@ -133,7 +156,9 @@ def test_the_analytics_api_answers_a_bearer_token(tmp_path, store, review):
 
 def test_roles_are_granted_and_revoked_from_the_command_line(tmp_path):
     env = console_env(f"sqlite:///{tmp_path / 'roles.db'}")
-    created = console_command(env, "create-user", "rev.ray", "--password-stdin", "--role", "reviewer", stdin=STAFF_PASSWORD + "\n")
+    created = console_command(
+        env, "create-user", "rev.ray", "--password-stdin", "--role", "reviewer", stdin=STAFF_PASSWORD + "\n"
+    )
     assert created.returncode == 0 and "with the role reviewer" in created.stdout
     assert "no longer has" in console_command(env, "revoke-role", "rev.ray", "reviewer").stdout
     assert "now has" in console_command(env, "grant-role", "rev.ray", "reviewer").stdout

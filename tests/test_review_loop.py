@@ -40,9 +40,21 @@ def tracker_url(test_env, rasa_server) -> str:
 def collect(test_env, rasa_server, database_url: str) -> str:
     """The collector as it runs beside the bot: its own process, its log in tests/artifacts/."""
     env = dict(test_env, CLINIC_DATABASE_URL=database_url)
-    result = subprocess.run([str(VENV_BIN / "python"), "-m", "clinic.handoff.collector", "--once",
-                             "--tracker-store", tracker_url(test_env, rasa_server)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "clinic.handoff.collector",
+            "--once",
+            "--tracker-store",
+            tracker_url(test_env, rasa_server),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / "review_collector.log", "a") as log:
         log.write(result.stdout + result.stderr)
@@ -69,7 +81,9 @@ def scripted(rasa_server, test_env, tmp_path_factory):
 
 def items_by_conversation(store):
     with store.session() as session:
-        rows = session.execute(text("SELECT id, conversation_key, kind, text, group_id FROM review_items ORDER BY id")).all()
+        rows = session.execute(
+            text("SELECT id, conversation_key, kind, text, group_id FROM review_items ORDER BY id")
+        ).all()
     grouped = defaultdict(list)
     for row in rows:
         grouped[row.conversation_key].append(row)
@@ -92,7 +106,10 @@ def test_every_deflected_question_is_on_the_review_page_in_its_group(scripted):
     # Most of the 136 scripted questions are deflected or asked back (the rest answered or handed over).
     assert len(placed) >= 80, f"only {len(placed)} scripted questions were deflected or asked back"
 
-    majority = {family: Counter(g for f, g, _ in placed if f == family).most_common(1)[0][0] for family in {f for f, _, _ in placed}}
+    majority = {
+        family: Counter(g for f, g, _ in placed if f == family).most_common(1)[0][0]
+        for family in {f for f, _, _ in placed}
+    }
     assert len(set(majority.values())) == len(majority), "two question families share a group"
     right = [p for p in placed if majority[p[0]] == p[1]]
     share = len(right) / len(placed)
@@ -112,10 +129,18 @@ def test_every_deflected_question_is_on_the_review_page_in_its_group(scripted):
 
 
 def _html(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+    )
 
 
-def test_no_name_or_phone_number_reaches_the_review_data_the_export_or_the_logs(scripted, tmp_path, test_env, rasa_server):
+def test_no_name_or_phone_number_reaches_the_review_data_the_export_or_the_logs(
+    scripted, tmp_path, test_env, rasa_server
+):
     conversations, store = scripted
     details = personal_details(conversations) + [d for d in PII_STRINGS if re.search(r"\d{3}|[A-Z][a-z]+ [A-Z]", d)]
     typed = sum(1 for c in conversations for m in c.messages if m.family and (m.name or m.phone))
@@ -131,8 +156,11 @@ def test_no_name_or_phone_number_reaches_the_review_data_the_export_or_the_logs(
     assert re.search(r"# reviewed by rev\.rita on \d{4}-\d{2}-\d{2} \(\d+ examples\)", exported)
 
     with store.session() as session:
-        stored = [str(value) for table, column in (("review_items", "text"), ("review_groups", "label"), ("audit_log", "detail"))
-                  for (value,) in session.execute(text(f"SELECT {column} FROM {table}"))]
+        stored = [
+            str(value)
+            for table, column in (("review_items", "text"), ("review_groups", "label"), ("audit_log", "detail"))
+            for (value,) in session.execute(text(f"SELECT {column} FROM {table}"))
+        ]
     logs = [p.read_text(errors="replace") for p in ARTIFACTS.glob("*.log")]
     places = {"review data": "\n".join(stored), "export": exported, "logs": "\n".join(logs)}
     for place, content in places.items():
@@ -141,23 +169,42 @@ def test_no_name_or_phone_number_reaches_the_review_data_the_export_or_the_logs(
 
     # Rasa's own validator accepts the training data with the export in it, and finds nothing to
     # say about the exported examples (the repository's own notices are tests/test_data_validate.py's).
-    validated = subprocess.run([str(VENV_BIN / "rasa"), "data", "validate", "--data", str(data)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=900,
-                               env={**test_env, "RASA_TELEMETRY_ENABLED": "false"})
+    validated = subprocess.run(
+        [str(VENV_BIN / "rasa"), "data", "validate", "--data", str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**test_env, "RASA_TELEMETRY_ENABLED": "false"},
+    )
     output = validated.stdout + validated.stderr
     assert validated.returncode == 0, output[-3000:]
-    examples = [line.strip()[2:] for line in exported.splitlines() if line.strip().startswith("- ") and "intent:" not in line]
-    noticed = [line for line in output.splitlines() if re.search(r"UserWarning|WARNING|ERROR", line)
-               and (any(example in line for example in examples) or "reviewed" in line
-                    or "multiple different intents" in line or "not in the domain" in line)]
+    examples = [
+        line.strip()[2:] for line in exported.splitlines() if line.strip().startswith("- ") and "intent:" not in line
+    ]
+    noticed = [
+        line
+        for line in output.splitlines()
+        if re.search(r"UserWarning|WARNING|ERROR", line)
+        and (
+            any(example in line for example in examples)
+            or "reviewed" in line
+            or "multiple different intents" in line
+            or "not in the domain" in line
+        )
+    ]
     assert noticed == [], "\n".join(noticed)
 
 
 # ---- the widget's feedback endpoint ----
 
+
 def feedback(base: str, body: dict):
-    request = urllib.request.Request(base + "/webhooks/feedback/webhook", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + "/webhooks/feedback/webhook",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -172,10 +219,15 @@ def answer_text(replies):
 def test_feedback_is_recorded_once_and_never_disturbs_the_conversation(rasa_server, test_env, tmp_path):
     patient = Patient(rasa_server)
     answer = answer_text(patient.say("how long does the relief last?"))
-    assert feedback(rasa_server, {"sender": patient.sender, "answer": answer, "helpful": False}) == (200, {"recorded": True})
+    assert feedback(rasa_server, {"sender": patient.sender, "answer": answer, "helpful": False}) == (
+        200,
+        {"recorded": True},
+    )
     assert feedback(rasa_server, {"sender": patient.sender, "answer": answer, "helpful": True})[1]["recorded"] is False
     assert feedback(rasa_server, {"sender": "nobody-" + patient.sender, "answer": answer, "helpful": True})[0] == 404
-    assert feedback(rasa_server, {"sender": patient.sender, "answer": "an answer never given", "helpful": True})[0] == 404
+    assert (
+        feedback(rasa_server, {"sender": patient.sender, "answer": "an answer never given", "helpful": True})[0] == 404
+    )
     assert feedback(rasa_server, {"sender": patient.sender, "answer": answer})[0] == 400
 
     # In the middle of the handoff form a vote is not taken as the patient's answer.
@@ -188,7 +240,10 @@ def test_feedback_is_recorded_once_and_never_disturbs_the_conversation(rasa_serv
     first = answer_text(other.say("what is a trigger point injection?"))
     other.say("/request_nurse")
     assert "What name should the nurse ask for?" in other.text_of("/affirm")
-    assert feedback(rasa_server, {"sender": other.sender, "answer": first, "helpful": True}) == (200, {"recorded": True})
+    assert feedback(rasa_server, {"sender": other.sender, "answer": first, "helpful": True}) == (
+        200,
+        {"recorded": True},
+    )
     assert "phone number" in other.text_of("Perpetua Lindqvist")  # the form went on as if nothing happened
 
     database = f"sqlite:///{tmp_path / 'clinic.db'}"
@@ -196,8 +251,10 @@ def test_feedback_is_recorded_once_and_never_disturbs_the_conversation(rasa_serv
     store = HandoffStore(database)
     with store.session() as session:
         votes = session.execute(text("SELECT conversation_key, topic, helpful FROM answer_feedback")).all()
-        unhelpful = session.execute(text("SELECT kind, text, answer_topic FROM review_items WHERE conversation_key = :k"),
-                                    {"k": key(patient.sender)}).all()
+        unhelpful = session.execute(
+            text("SELECT kind, text, answer_topic FROM review_items WHERE conversation_key = :k"),
+            {"k": key(patient.sender)},
+        ).all()
     store.dispose()
     assert (key(patient.sender), "duration", False) in [tuple(v) for v in votes]
     assert (key(other.sender), "what_is_tpi", True) in [tuple(v) for v in votes]
@@ -208,4 +265,3 @@ def test_the_collector_never_logs_what_patients_typed():
     log = (ARTIFACTS / "review_collector.log").read_text() if (ARTIFACTS / "review_collector.log").exists() else ""
     assert "Read " in log and "patient messages" in log
     assert not re.search(r"relief|parking|insurance", log, re.IGNORECASE)
-

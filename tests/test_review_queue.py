@@ -51,21 +51,31 @@ def tracker(tmp_path):
 
 
 def collector_for(review, tracker, scrubber, **options) -> Collector:
-    return Collector(review, tracker.url, scrubber=scrubber, timezone="America/New_York", low_confidence_below=0.8, **options)
+    return Collector(
+        review, tracker.url, scrubber=scrubber, timezone="America/New_York", low_confidence_below=0.8, **options
+    )
 
 
 # ---- scrubbing ----
 
-@pytest.mark.parametrize("text, gone, kept", [
-    ("call me at (312) 555-0147 about the shot", ["(312) 555-0147", "555-0147"], ["[phone]", "about the shot"]),
-    ("my cell 617.555.0123 or 4155550132", ["617.555.0123", "4155550132"], ["[phone]"]),
-    ("555-555-5555 is my number", ["555-555-5555"], ["is my number"]),  # not a real area code: still gone
-    ("email me at marisol.q@example.com please", ["marisol.q@example.com"], ["[email]", "please"]),
-    ("Hi, this is Marisol Quintanilla, can I drive after?", ["Marisol", "Quintanilla"], ["[name]", "can I drive after?"]),
-    ("my name is thaddeus okonkwo-reyes and does it hurt", ["thaddeus", "okonkwo"], ["does it hurt"]),
-    ("member id 123456789 for my insurance", ["123456789"], ["[number]", "insurance"]),
-    ("Can I take ibuprofen after the injection?", [], ["Can I take ibuprofen after the injection?"]),
-])
+
+@pytest.mark.parametrize(
+    "text, gone, kept",
+    [
+        ("call me at (312) 555-0147 about the shot", ["(312) 555-0147", "555-0147"], ["[phone]", "about the shot"]),
+        ("my cell 617.555.0123 or 4155550132", ["617.555.0123", "4155550132"], ["[phone]"]),
+        ("555-555-5555 is my number", ["555-555-5555"], ["is my number"]),  # not a real area code: still gone
+        ("email me at marisol.q@example.com please", ["marisol.q@example.com"], ["[email]", "please"]),
+        (
+            "Hi, this is Marisol Quintanilla, can I drive after?",
+            ["Marisol", "Quintanilla"],
+            ["[name]", "can I drive after?"],
+        ),
+        ("my name is thaddeus okonkwo-reyes and does it hurt", ["thaddeus", "okonkwo"], ["does it hurt"]),
+        ("member id 123456789 for my insurance", ["123456789"], ["[number]", "insurance"]),
+        ("Can I take ibuprofen after the injection?", [], ["Can I take ibuprofen after the injection?"]),
+    ],
+)
 def test_phone_numbers_emails_and_names_are_taken_out(scrubber, text, gone, kept):
     cleaned = scrubber.scrub(text)
     for part in gone:
@@ -75,7 +85,9 @@ def test_phone_numbers_emails_and_names_are_taken_out(scrubber, text, gone, kept
 
 
 def test_the_name_given_to_the_form_is_taken_out_whole_and_word_by_word(scrubber):
-    cleaned = scrubber.scrub("hi its marisol again, quintanilla on the form, is parking free", names=["Marisol Quintanilla"])
+    cleaned = scrubber.scrub(
+        "hi its marisol again, quintanilla on the form, is parking free", names=["Marisol Quintanilla"]
+    )
     assert "marisol" not in cleaned.lower() and "quintanilla" not in cleaned.lower()
     assert "is parking free" in cleaned
 
@@ -85,6 +97,7 @@ def test_overlapping_findings_merge_into_one_placeholder():
 
 
 # ---- reading a conversation back ----
+
 
 def test_each_patient_message_gets_what_the_assistant_did_with_it():
     conversation = T.read_conversation(stored_events(recorded_events()), 0.8)
@@ -110,7 +123,9 @@ def test_each_patient_message_gets_what_the_assistant_did_with_it():
 
 def test_an_unsure_answer_is_queued_and_a_topic_button_is_not():
     rows = recorded_events()
-    answered = next(row for row in rows if row["type_name"] == "user" and row["data"]["text"] == "what is a trigger point injection")
+    answered = next(
+        row for row in rows if row["type_name"] == "user" and row["data"]["text"] == "what is a trigger point injection"
+    )
     conversation = T.read_conversation(stored_events(rows), low_confidence_below=0.95)
     turn = next(t for t in conversation.turns if t.event_id == answered["id"])
     assert turn.outcome == "answered" and turn.review == "low_confidence"
@@ -121,6 +136,7 @@ def test_an_unsure_answer_is_queued_and_a_topic_button_is_not():
 
 
 # ---- the collector ----
+
 
 def test_the_collector_queues_what_needs_review_without_names_or_numbers(review, tracker, scrubber):
     tracker.add("web-patient-1", recorded_events())
@@ -139,7 +155,11 @@ def test_the_collector_queues_what_needs_review_without_names_or_numbers(review,
     assert collector.catch_up().events == 0
     days = {(metric, key): n for _day, metric, key, n in review.daily_counts(date(2020, 1, 1), date(2100, 1, 1))}
     assert days[("conversations", "")] == 1 and days[("messages", "")] == 16
-    assert days[("outcome", "answered")] == 1 and days[("outcome", "deflected")] == 3 and days[("outcome", "asked_back")] == 1
+    assert (
+        days[("outcome", "answered")] == 1
+        and days[("outcome", "deflected")] == 3
+        and days[("outcome", "asked_back")] == 1
+    )
     assert days[("red_flag", "urgent")] == 1 and days[("topic", "what_is_tpi")] == 1
     assert days[("feedback_yes", "what_is_tpi")] == 1
     collector.dispose()
@@ -148,10 +168,24 @@ def test_the_collector_queues_what_needs_review_without_names_or_numbers(review,
 def test_a_name_given_later_is_taken_out_of_earlier_questions(review, tracker, scrubber):
     rows = recorded_events()
     first_user = next(r for r in rows if r["type_name"] == "user")
-    early = dict(first_user, id=0, data=dict(first_user["data"], text="marisol asking: is there parking for wheelchairs",
-                                             parse_data=dict(first_user["data"]["parse_data"], text="")))
-    deflect = [r for r in rows if r["type_name"] in ("action", "bot") and (r["data"].get("name") == "utter_out_of_scope"
-               or (r["data"].get("metadata") or {}).get("utter_action") == "utter_out_of_scope")][:2]
+    early = dict(
+        first_user,
+        id=0,
+        data=dict(
+            first_user["data"],
+            text="marisol asking: is there parking for wheelchairs",
+            parse_data=dict(first_user["data"]["parse_data"], text=""),
+        ),
+    )
+    deflect = [
+        r
+        for r in rows
+        if r["type_name"] in ("action", "bot")
+        and (
+            r["data"].get("name") == "utter_out_of_scope"
+            or (r["data"].get("metadata") or {}).get("utter_action") == "utter_out_of_scope"
+        )
+    ][:2]
     listen = next(r for r in rows if r["type_name"] == "action" and r["data"].get("name") == "action_listen")
     tracker.add("web-patient-2", [early, *deflect, listen])
     collector = collector_for(review, tracker, scrubber)
@@ -180,10 +214,16 @@ def test_a_batch_another_collector_wrote_first_is_not_written_twice(review):
 
 # ---- grouping ----
 
+
 def test_questions_that_mean_the_same_share_a_group(vectoriser):
-    texts = ["does insurance cover trigger point injections", "is parking free at your office",
-             "will my insurance pay for the shots", "where do I park for my appointment?",
-             "hi, do you accept aetna insurance", "do you have a parking garage"]
+    texts = [
+        "does insurance cover trigger point injections",
+        "is parking free at your office",
+        "will my insurance pay for the shots",
+        "where do I park for my appointment?",
+        "hi, do you accept aetna insurance",
+        "do you have a parking garage",
+    ]
     groups = cluster(texts, vectoriser)
     assert groups[0] == groups[2] == groups[4]
     assert groups[1] == groups[5] != groups[0]
@@ -191,19 +231,28 @@ def test_questions_that_mean_the_same_share_a_group(vectoriser):
 
 # ---- decisions, export, purge ----
 
+
 def _queue(review, vectoriser, texts, kind="deflected", at=None):
     grouper_groups = cluster(texts, vectoriser)
     keys = {key: -(i + 1) for i, key in enumerate(dict.fromkeys(grouper_groups))}
     cursor = review.cursor("t")
-    items = [NewItem(f"t:{cursor + i + 1}", f"conv{i}", at or utcnow(), kind, text, keys[g], "recovery", 0.4, "faq", 0.9)
-             for i, (text, g) in enumerate(zip(texts, grouper_groups))]
-    groups = [GroupChange(k, {"i": [1], "v": [1.0]}, sum(1 for g in grouper_groups if keys[g] == k), texts[0], "v1")
-              for k in keys.values()]
+    items = [
+        NewItem(f"t:{cursor + i + 1}", f"conv{i}", at or utcnow(), kind, text, keys[g], "recovery", 0.4, "faq", 0.9)
+        for i, (text, g) in enumerate(zip(texts, grouper_groups))
+    ]
+    groups = [
+        GroupChange(k, {"i": [1], "v": [1.0]}, sum(1 for g in grouper_groups if keys[g] == k), texts[0], "v1")
+        for k in keys.values()
+    ]
     review.commit(Batch("t", cursor, cursor + len(texts), items, groups, [], Counter(), {}))
 
 
 def test_a_reviewer_decides_a_group_and_it_is_in_the_audit_log(review, vectoriser, store):
-    _queue(review, vectoriser, ["is parking free", "is there parking at the clinic", "do you have parking", "does insurance cover it"])
+    _queue(
+        review,
+        vectoriser,
+        ["is parking free", "is there parking at the clinic", "do you have parking", "does insurance cover it"],
+    )
     groups, total = review.open_groups()
     assert total == 2 and groups[0]["open"] == 3 and groups[0]["patients"] == 3
     assert len(groups[0]["examples"]) == 3 and groups[0]["kinds"] == {"deflected": 3}
@@ -223,8 +272,11 @@ def test_a_reviewer_decides_a_group_and_it_is_in_the_audit_log(review, vectorise
 
 
 def test_the_export_writes_rasa_nlu_yaml_with_who_and_when(review, vectoriser, tmp_path):
-    texts = ["will i be ok to go running the next day [phone]", "can [name] do pilates the day after",
-             "can i go to the gym after"]  # the last is in the training data already
+    texts = [
+        "will i be ok to go running the next day [phone]",
+        "can [name] do pilates the day after",
+        "can i go to the gym after",
+    ]  # the last is in the training data already
     _queue(review, vectoriser, texts)
     ids = [i["id"] for g in review.open_groups()[0] for i in review.group(g["id"])["items"]]
     review.decide("rev.rita", "recovery", item_ids=ids)
@@ -269,24 +321,48 @@ def test_purge_deletes_old_review_items_and_feedback_but_keeps_the_counts(review
 
 # ---- analytics ----
 
+
 def test_the_analytics_figures_add_up(review, store):
     zone = ZoneInfo("America/New_York")
     day = date(2026, 3, 2)
-    review.add_counts(Counter({(day, "conversations", ""): 4, (day, "messages", ""): 20, (day, "outcome", "answered"): 6,
-                               (day, "outcome", "asked_back"): 2, (day, "outcome", "deflected"): 2,
-                               (day, "topic", "risks"): 5, (day, "topic", "onset"): 1, (day, "red_flag", "urgent"): 1,
-                               (day, "feedback_no", "risks"): 1, (day, "feedback_yes", "risks"): 3}))
+    review.add_counts(
+        Counter(
+            {
+                (day, "conversations", ""): 4,
+                (day, "messages", ""): 20,
+                (day, "outcome", "answered"): 6,
+                (day, "outcome", "asked_back"): 2,
+                (day, "outcome", "deflected"): 2,
+                (day, "topic", "risks"): 5,
+                (day, "topic", "onset"): 1,
+                (day, "red_flag", "urgent"): 1,
+                (day, "feedback_no", "risks"): 1,
+                (day, "feedback_yes", "risks"): 3,
+            }
+        )
+    )
     created = datetime(2026, 3, 2, 15, 0)
     for minutes in (10, 20, 30, 40, 100):
-        handoff, _ = store.create_handoff(NewHandoff(f"k{minutes}", "c", "question", "routine", "A Patient", "+12125550147",
-                                                     "any", "a question", True))
+        handoff, _ = store.create_handoff(
+            NewHandoff(
+                f"k{minutes}", "c", "question", "routine", "A Patient", "+12125550147", "any", "a question", True
+            )
+        )
         with store.session() as session:
             from sqlalchemy import update
 
             from clinic.handoff.store import HandoffRow
-            session.execute(update(HandoffRow).where(HandoffRow.reference == handoff["reference"]).values(
-                created_at=created, claimed_at=created + timedelta(minutes=minutes),
-                resolved_at=created + timedelta(minutes=2 * minutes), status="resolved"))
+
+            session.execute(
+                update(HandoffRow)
+                .where(HandoffRow.reference == handoff["reference"])
+                .values(
+                    created_at=created,
+                    claimed_at=created + timedelta(minutes=minutes),
+                    resolved_at=created + timedelta(minutes=2 * minutes),
+                    status="resolved",
+                )
+            )
     result = report(review, day, day, zone, NurseLineTargets(claim_minutes=30, resolve_minutes=60))
     tables = {t.key: t for t in result.tables}
     assert tables["activity"].rows == [("2026-03-02", [4, 20])]
@@ -295,7 +371,10 @@ def test_the_analytics_figures_add_up(review, store):
     assert tables["feedback"].rows == [("risks", [3, 1])]
     assert tables["red_flags"].rows == [("2026-03-02", [0, 0, 1])]
     assert dict(tables["handoffs"].rows)["question"][-1] == 5
-    assert tables["timing"].rows == [("Request to claim", [30.0, 76.0, 30.0]), ("Request to resolution", [60.0, 152.0, 60.0])]
+    assert tables["timing"].rows == [
+        ("Request to claim", [30.0, 76.0, 30.0]),
+        ("Request to resolution", [60.0, 152.0, 60.0]),
+    ]
     assert result.totals["answered_share"] == 60.0
     assert "activity,2026-03-02,Conversations,4" in to_csv(result)
 
@@ -314,9 +393,11 @@ def test_the_review_queue_keeps_to_its_side_of_the_package():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 yield node.module
 
-    for folder, forbidden in (("handoff", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
-                              ("console", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
-                              ("server", ("clinic.handoff", "clinic.console"))):
+    for folder, forbidden in (
+        ("handoff", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
+        ("console", ("clinic.nlu", "clinic.red_flags", "clinic.server")),
+        ("server", ("clinic.handoff", "clinic.console")),
+    ):
         for path in (ROOT / "clinic" / folder).rglob("*.py"):
             bad = [name for name in imports(path) if name.startswith(forbidden)]
             assert not bad, f"{path.relative_to(ROOT)} imports {bad}"

@@ -13,8 +13,10 @@ FLOOR = 7
 
 def test_reviewed_examples_are_understood_after_retraining(trained_model, tmp_path):
     result = run(tmp_path, trained_model)
-    print(f"\n{result['topic']}: {result['before']}/{result['of']} fresh phrasings before, {result['after']}/{result['of']} after "
-          f"({result['exported']} examples exported from {result['grouping']['groups']} group(s), {result['seconds']} s)")
+    print(
+        f"\n{result['topic']}: {result['before']}/{result['of']} fresh phrasings before, {result['after']}/{result['of']} after "
+        f"({result['exported']} examples exported from {result['grouping']['groups']} group(s), {result['seconds']} s)"
+    )
     assert result["exported"] == 10
     assert result["after"] >= FLOOR, result["after_detail"]
     assert result["after"] >= result["before"]

@@ -43,7 +43,11 @@ def predicted(policy, domain, events):
 
 @pytest.mark.parametrize(
     "severity,reply",
-    [("emergency", "utter_red_flag_emergency"), ("crisis", "utter_red_flag_crisis"), ("urgent", "utter_red_flag_urgent")],
+    [
+        ("emergency", "utter_red_flag_emergency"),
+        ("crisis", "utter_red_flag_crisis"),
+        ("urgent", "utter_red_flag_urgent"),
+    ],
 )
 def test_a_red_flag_is_answered_first(policy, domain, severity, reply):
     action, prediction = predicted(policy, domain, [user("...", severity=severity)])
@@ -54,7 +58,8 @@ def test_a_red_flag_is_answered_first(policy, domain, severity, reply):
 
 def test_crisis_wins_over_emergency_in_one_message(policy, domain):
     message = UserUttered(
-        "x", {"name": "faq"},
+        "x",
+        {"name": "faq"},
         [{"entity": "red_flag", "value": "emergency"}, {"entity": "red_flag", "value": "crisis"}],
     )
     assert predicted(policy, domain, [message])[0] == "utter_red_flag_crisis"
@@ -108,18 +113,34 @@ def test_a_custom_action_that_spoke_is_fine(policy, domain):
 
 
 def test_the_same_warning_right_after_is_said_differently(policy, domain):
-    events = [user("theres pus", severity="urgent"), ActionExecuted("utter_red_flag_urgent"), BotUttered("..."),
-              ActionExecuted("action_listen"), user("and its hot and red", severity="urgent")]
+    events = [
+        user("theres pus", severity="urgent"),
+        ActionExecuted("utter_red_flag_urgent"),
+        BotUttered("..."),
+        ActionExecuted("action_listen"),
+        user("and its hot and red", severity="urgent"),
+    ]
     assert predicted(policy, domain, events)[0] == "utter_red_flag_urgent_again"
-    later = events[:4] + [user("ok", intent="affirm"), ActionExecuted("utter_affirm_idle"), BotUttered("Okay."),
-                          ActionExecuted("action_listen"), user("theres pus again", severity="urgent")]
+    later = events[:4] + [
+        user("ok", intent="affirm"),
+        ActionExecuted("utter_affirm_idle"),
+        BotUttered("Okay."),
+        ActionExecuted("action_listen"),
+        user("theres pus again", severity="urgent"),
+    ]
     assert predicted(policy, domain, later)[0] == "utter_red_flag_urgent"
 
 
 def test_the_service_trouble_apology_right_after_is_said_differently(policy, domain):
-    events = [user("talk to a nurse", intent="request_nurse"), ActionExecuted("action_offer_handoff"),
-              ActionExecuted("utter_service_trouble"), BotUttered("sorry"), ActionExecuted("action_listen"),
-              user("talk to a nurse", intent="request_nurse"), ActionExecuted("action_offer_handoff")]
+    events = [
+        user("talk to a nurse", intent="request_nurse"),
+        ActionExecuted("action_offer_handoff"),
+        ActionExecuted("utter_service_trouble"),
+        BotUttered("sorry"),
+        ActionExecuted("action_listen"),
+        user("talk to a nurse", intent="request_nurse"),
+        ActionExecuted("action_offer_handoff"),
+    ]
     assert predicted(policy, domain, events)[0] == "utter_service_trouble_again"
 
 

@@ -43,29 +43,36 @@ def test_embeddings_are_unit_length_and_batching_does_not_change_them(encoder):
     assert np.allclose(together, alone, atol=1e-4)
 
 
-@pytest.mark.parametrize("text, paraphrase, unrelated", [
-    ("Can I drive home after my trigger point injection?",
-     "will I be able to drive myself afterwards",
-     "what medicine is in the shot"),
-    ("how long do i have to wait between shots",
-     "how often can I get the injections",
-     "is it safe if I am pregnant"),
-    ("can i get in this week?",
-     "I'd like to book an appointment soon",
-     "why do muscle knots form"),
-    ("How will I feel after my trigger point injection?",
-     "will I be sore afterwards",
-     "do you take my insurance"),
-])
+@pytest.mark.parametrize(
+    "text, paraphrase, unrelated",
+    [
+        (
+            "Can I drive home after my trigger point injection?",
+            "will I be able to drive myself afterwards",
+            "what medicine is in the shot",
+        ),
+        (
+            "how long do i have to wait between shots",
+            "how often can I get the injections",
+            "is it safe if I am pregnant",
+        ),
+        ("can i get in this week?", "I'd like to book an appointment soon", "why do muscle knots form"),
+        ("How will I feel after my trigger point injection?", "will I be sore afterwards", "do you take my insurance"),
+    ],
+)
 def test_a_paraphrase_is_closer_than_an_unrelated_question(encoder, text, paraphrase, unrelated):
     a, b, c = encoder.encode([text, paraphrase, unrelated])
     assert cosine(a, b) > cosine(a, c) + 0.1, (cosine(a, b), cosine(a, c))
 
 
 def test_typographic_case_and_accents_read_alike(encoder):
-    a, b, c = encoder.encode(["What if trigger point injections don't work?",
-                              "WHAT IF TRIGGER POINT INJECTIONS DON'T WORK",
-                              "what if trigger point injections dón't work?"])
+    a, b, c = encoder.encode(
+        [
+            "What if trigger point injections don't work?",
+            "WHAT IF TRIGGER POINT INJECTIONS DON'T WORK",
+            "what if trigger point injections dón't work?",
+        ]
+    )
     assert cosine(a, b) > 0.95 and cosine(a, c) > 0.95
 
 

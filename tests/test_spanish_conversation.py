@@ -24,10 +24,12 @@ def console_api(test_env, rasa_server):
     env = console_env(test_env["CLINIC_DATABASE_URL"])
     token = create_token(env, "spanish-conversation-tests")
     with running_console(env, "console_spanish.log") as base:
+
         def get(path):
             request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
             with urllib.request.urlopen(request, timeout=20) as response:
                 return json.loads(response.read())
+
         yield get
 
 
@@ -35,8 +37,11 @@ def _say(patient: Patient, text: str, metadata=None):
     body = {"sender": patient.sender, "message": text}
     if metadata is not None:
         body["metadata"] = metadata
-    request = urllib.request.Request(patient.base_url + "/webhooks/rest/webhook", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        patient.base_url + "/webhooks/rest/webhook",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 

@@ -23,13 +23,18 @@ MEASURE = [words(e["text"]) for path in (REAL_DEV_FILE, REAL_BLIND_FILE, HELDOUT
 
 def examples(name):
     blocks = yaml.safe_load((NLU_DIR / name).read_text(encoding="utf-8"))["nlu"]
-    return [line.strip()[2:] for block in blocks for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    return [
+        line.strip()[2:] for block in blocks for line in block["examples"].splitlines() if line.strip().startswith("- ")
+    ]
 
 
 @pytest.mark.parametrize("name", WRITTEN_AGAINST_THE_MEASURE)
 def test_no_example_is_close_to_a_measured_question(name):
-    close = [text for text in examples(name)
-             if any(len(words(text) & other) / len(words(text) | other) >= 0.6 for other in MEASURE)]
+    close = [
+        text
+        for text in examples(name)
+        if any(len(words(text) & other) / len(words(text) | other) >= 0.6 for other in MEASURE)
+    ]
     assert examples(name) and close == []
 
 

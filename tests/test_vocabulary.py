@@ -38,21 +38,18 @@ def test_default_file_and_canonical_values(vocabulary):
     assert {"neck", "back", "shoulder", "knee", "elbow", "spine", "arm", "leg", "hip"} <= set(
         vocabulary.values["body_part"]
     )
-    assert set(vocabulary.values["medication"]) == {
-        "local_anesthetic", "corticosteroid", "botulinum_toxin"
-    }
+    assert set(vocabulary.values["medication"]) == {"local_anesthetic", "corticosteroid", "botulinum_toxin"}
 
 
 def test_entity_dicts_have_char_offsets(nlp):
     text = "Is the numbing stuff OK for my Lower Back?"
     entities = extract(nlp(text))
     assert entities == [
-        {"entity": "medication", "value": "local_anesthetic", "start": 7, "end": 20,
-         "text": "numbing stuff"},
+        {"entity": "medication", "value": "local_anesthetic", "start": 7, "end": 20, "text": "numbing stuff"},
         {"entity": "body_part", "value": "back", "start": 31, "end": 41, "text": "Lower Back"},
     ]
     for e in entities:
-        assert text[e["start"]:e["end"]] == e["text"]
+        assert text[e["start"] : e["end"]] == e["text"]
 
 
 @pytest.mark.parametrize(
@@ -145,9 +142,7 @@ def test_empty_and_missing_docs(nlp, vocabulary):
 
 def test_without_tagger(vocabulary):
     blank = spacy.blank("en")
-    assert [e["value"] for e in vocabulary.extract(blank("my lower back and botox"))] == [
-        "back", "botulinum_toxin"
-    ]
+    assert [e["value"] for e in vocabulary.extract(blank("my lower back and botox"))] == ["back", "botulinum_toxin"]
     assert vocabulary.extract(blank("the pain came back")) == []
 
 
@@ -160,7 +155,8 @@ def test_custom_file(tmp_path, nlp):
     )
     vocab = load_vocabulary(path)
     assert [(e["entity"], e["value"]) for e in vocab.extract(nlp("salt water in my wrists"))] == [
-        ("medication", "saline"), ("body_part", "wrist")
+        ("medication", "saline"),
+        ("body_part", "wrist"),
     ]
 
 

@@ -30,8 +30,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WIDGET_JS = ROOT / "widget" / "tpi-chat.js"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -99,8 +103,12 @@ class FakeBot:
         if message == "html please":
             return 200, [say(HOSTILE + "\nFrom: <script>alert(2)</script>")]
         if message == "links please":
-            return 200, [say("Read https://example.org/tpi?a=1&b=2. Not javascript:alert(1) "
-                             "nor ftp://example.org/x. Call (555) 010-0142 or tel:+15550100143.")]
+            return 200, [
+                say(
+                    "Read https://example.org/tpi?a=1&b=2. Not javascript:alert(1) "
+                    "nor ftp://example.org/x. Call (555) 010-0142 or tel:+15550100143."
+                )
+            ]
         if message == "empty please":
             return 200, []
         if message == "error please":
@@ -134,8 +142,7 @@ def demo_site(tmp_path_factory) -> Iterator[Callable[..., str]]:
                 env["CLINIC_SETTINGS_FILE"] = str(settings_file)
             port = free_port()
             process = start_process(
-                [sys.executable, "-m", "clinic.tools.demo_site", "--port", str(port),
-                 "--rasa-url", rasa_url],
+                [sys.executable, "-m", "clinic.tools.demo_site", "--port", str(port), "--rasa-url", rasa_url],
                 f"demo_site_{len(started)}.log",
                 env,
             )
@@ -301,7 +308,7 @@ def test_keyboard_conversation_survives_reload_and_starts_over(real_site, rasa_s
     wait_until_idle(page)
     after_button = transcript(page)
     assert after_button[len(after_question)] == {"who": "user", "text": chosen, "sources": []}
-    follow_answer = after_button[len(after_question) + 1:]
+    follow_answer = after_button[len(after_question) + 1 :]
     assert any(m["sources"] for m in follow_answer), follow_answer
     assert stale_reply_groups(page) == 0
     assert focused_matches(page, "textarea")
@@ -419,7 +426,7 @@ def test_page_uses_escaped_settings_and_bot_markup_stays_text(fake_bot, other_se
     page = open_page(demo_site(fake_bot.url, other_settings))
     page.get_by_role("button", name="Chat with us").click()
     wait_until_idle(page)
-    assert page.get_by_role("dialog").get_by_role("heading").text_content() == f"Fake \"Clinic\" {HOSTILE} assistant"
+    assert page.get_by_role("dialog").get_by_role("heading").text_content() == f'Fake "Clinic" {HOSTILE} assistant'
     assert page.get_by_role("dialog").get_by_text("In an emergency, call 112.").is_visible()
 
     page.get_by_role("button", name="<b>Bold?</b>").click()
@@ -497,7 +504,9 @@ def test_focus_is_visible_and_talk_to_a_nurse_always_there(fake_bot, demo_site, 
     wait_until_idle(page)
     # Replies keep the order of the questions even when a quick answer overtakes a slow one.
     assert [m["text"] for m in transcript(page) if m["who"] == "bot"][1:] == [
-        "Echo: slow please", "Echo: one", "Echo: two"
+        "Echo: slow please",
+        "Echo: one",
+        "Echo: two",
     ]
     nurse = page.get_by_role("button", name="Talk to a nurse", exact=True)
     assert nurse.is_visible() and nurse.is_enabled()
@@ -522,8 +531,10 @@ def test_widget_never_writes_markup():
 
 def test_demo_page_escapes_every_value():
     page = render_page('<x a="{{v}}">{{v}}</x>', {"v": '"><script>alert(1)</script>&'})
-    assert page == '<x a="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;">' \
-                   '&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;</x>'
+    assert (
+        page == '<x a="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;">'
+        "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;</x>"
+    )
     with pytest.raises(KeyError):
         render_page("{{missing}}", {})
 
@@ -622,4 +633,3 @@ def test_two_tabs_of_one_conversation_never_send_at_once(fake_bot, demo_site, br
         assert sent[1]["_arrived"] >= sent[0]["_answered"]
     finally:
         context.close()
-

@@ -25,7 +25,7 @@ SECURITY_HEADERS = {
     # The console runs no script, but on the analytics page (which sets its own policy: its script
     # and Chart.js, from this console); styles come from its own stylesheet only.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -36,8 +36,13 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[timedelta] = None,
-               session_max: Optional[timedelta] = None, secure_cookies: Optional[bool] = None) -> Flask:
+def create_app(
+    store: Optional[HandoffStore] = None,
+    *,
+    session_idle: Optional[timedelta] = None,
+    session_max: Optional[timedelta] = None,
+    secure_cookies: Optional[bool] = None,
+) -> Flask:
     app = Flask(__name__)
     env = environment()
     app.config.update(
@@ -66,7 +71,9 @@ def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[t
     @app.errorhandler(StoreUnavailable)
     def _store_unavailable(error):
         logger.error("database unavailable on %s %s (%s)", request.method, request.path, error)
-        return _error_page(503, "The handoff database is not answering. Please try again shortly, and use the phone queue meanwhile.")
+        return _error_page(
+            503, "The handoff database is not answering. Please try again shortly, and use the phone queue meanwhile."
+        )
 
     @app.errorhandler(404)
     def _not_found(_error):
@@ -85,8 +92,13 @@ def create_app(store: Optional[HandoffStore] = None, *, session_idle: Optional[t
         if hasattr(error, "code") and hasattr(error, "description"):
             return _error_page(error.code, error.description)
         # Type and stack only: an exception's message can quote the data it choked on.
-        logger.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path,
-                     "".join(traceback.format_tb(error.__traceback__)))
+        logger.error(
+            "unhandled %s on %s %s\n%s",
+            type(error).__name__,
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
         return _error_page(500, "Something went wrong on our side. Nothing was changed.")
 
     return app

@@ -1,15 +1,15 @@
 """The nurse console's commands.
 
-  python -m clinic.console [--host 127.0.0.1] [--port 8080]   serve the console (waitress)
-  python -m clinic.console create-user NAME [--password-stdin] [--role reviewer]
-  python -m clinic.console set-password NAME [--password-stdin]
-  python -m clinic.console grant-role NAME reviewer             may use the review queue
-  python -m clinic.console revoke-role NAME reviewer
-  python -m clinic.console create-token NAME                  prints the token once
-  python -m clinic.console revoke-token NAME
-  python -m clinic.console purge [--days N]                   delete handoffs, chat conversations, review
-                                                              items and answer feedback older than retention_days
-  python -m clinic.console review-export [--dir DIR]          reviewed questions into data/nlu/reviewed/
+python -m clinic.console [--host 127.0.0.1] [--port 8080]   serve the console (waitress)
+python -m clinic.console create-user NAME [--password-stdin] [--role reviewer]
+python -m clinic.console set-password NAME [--password-stdin]
+python -m clinic.console grant-role NAME reviewer             may use the review queue
+python -m clinic.console revoke-role NAME reviewer
+python -m clinic.console create-token NAME                  prints the token once
+python -m clinic.console revoke-token NAME
+python -m clinic.console purge [--days N]                   delete handoffs, chat conversations, review
+                                                            items and answer feedback older than retention_days
+python -m clinic.console review-export [--dir DIR]          reviewed questions into data/nlu/reviewed/
 """
 
 from __future__ import annotations
@@ -150,14 +150,24 @@ def main(argv=None) -> int:
         command.add_argument("role", choices=ROLES)
     commands.add_parser("create-token", help="create an API token").add_argument("name")
     commands.add_parser("revoke-token", help="revoke an API token").add_argument("name")
-    purge = commands.add_parser("purge", help="delete handoffs, conversations and review items older than the retention period")
+    purge = commands.add_parser(
+        "purge", help="delete handoffs, conversations and review items older than the retention period"
+    )
     purge.add_argument("--days", type=int, default=None, help="override retention_days from the settings")
     export = commands.add_parser("review-export", help="write reviewed questions into the NLU training data")
     export.add_argument("--dir", default=None, help="where to write (default data/nlu/reviewed)")
     args = parser.parse_args(argv)
-    handlers = {None: _serve, "create-user": _create_user, "set-password": _set_password,
-                "create-token": _create_token, "revoke-token": _revoke_token, "purge": _purge,
-                "grant-role": _grant_role, "revoke-role": _revoke_role, "review-export": _review_export}
+    handlers = {
+        None: _serve,
+        "create-user": _create_user,
+        "set-password": _set_password,
+        "create-token": _create_token,
+        "revoke-token": _revoke_token,
+        "purge": _purge,
+        "grant-role": _grant_role,
+        "revoke-role": _revoke_role,
+        "review-export": _review_export,
+    }
     try:
         return handlers[args.command](args)
     except StoreUnavailable as error:

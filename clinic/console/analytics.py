@@ -23,8 +23,10 @@ from clinic.settings import get_settings
 blueprint = Blueprint("analytics", __name__)
 DEFAULT_DAYS = 30
 # The page runs one script of its own and Chart.js, both from this console; still no inline script.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _zone() -> ZoneInfo:
@@ -35,7 +37,11 @@ def _range() -> Tuple[date, date]:
     today = datetime.now(_zone()).date()
     try:
         end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+        start = (
+            date.fromisoformat(request.args["from"])
+            if request.args.get("from")
+            else end - timedelta(days=DEFAULT_DAYS - 1)
+        )
     except ValueError:
         abort(400, "Dates must be written as YYYY-MM-DD.")
     return (start, end) if start <= end else (end, start)
@@ -49,7 +55,9 @@ def _report() -> analytics.Report:
 @blueprint.route("/analytics")
 def page():
     report = _report()
-    response = current_app.make_response(render_template("analytics.html", report=report, tz=get_settings().nurse_line.timezone))
+    response = current_app.make_response(
+        render_template("analytics.html", report=report, tz=get_settings().nurse_line.timezone)
+    )
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
 
@@ -58,17 +66,29 @@ def page():
 def csv_export():
     report = _report()
     name = f"analytics-{report.start.isoformat()}-to-{report.end.isoformat()}.csv"
-    return Response(analytics.to_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        analytics.to_csv(report), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @blueprint.route("/api/analytics")
 def api():
     report = _report()
     return jsonify(
-        start=report.start.isoformat(), end=report.end.isoformat(), generated_at=utcnow().isoformat() + "Z",
+        start=report.start.isoformat(),
+        end=report.end.isoformat(),
+        generated_at=utcnow().isoformat() + "Z",
         targets={"claim_minutes": report.targets.claim_minutes, "resolve_minutes": report.targets.resolve_minutes},
         totals=report.totals,
-        charts=[{"key": t.key, "title": t.title, "rows_are": t.label, "series": t.series, "unit": t.unit,
-                 "rows": [{"label": label, "values": values} for label, values in t.rows]} for t in report.tables],
+        charts=[
+            {
+                "key": t.key,
+                "title": t.title,
+                "rows_are": t.label,
+                "series": t.series,
+                "unit": t.unit,
+                "rows": [{"label": label, "values": values} for label, values in t.rows],
+            }
+            for t in report.tables
+        ],
     )

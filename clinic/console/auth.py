@@ -73,7 +73,11 @@ def identify():
         g.actor = f"token:{name}"
         return None
     secret = request.cookies.get(SESSION_COOKIE)
-    session = _store().touch_session(secret, current_app.config["SESSION_IDLE"], current_app.config["SESSION_MAX"]) if secret else None
+    session = (
+        _store().touch_session(secret, current_app.config["SESSION_IDLE"], current_app.config["SESSION_MAX"])
+        if secret
+        else None
+    )
     if session is None:
         return _unauthorised(is_api)
     g.user = session.username
@@ -96,8 +100,11 @@ def require_role(role: str):
         @wraps(view)
         def checked(*args, **kwargs):
             if role not in (g.get("roles") or ()):
-                abort(403, f"This page is for staff with the {role} role. An administrator can give it: "
-                           f"python -m clinic.console grant-role <name> {role}")
+                abort(
+                    403,
+                    f"This page is for staff with the {role} role. An administrator can give it: "
+                    f"python -m clinic.console grant-role <name> {role}",
+                )
             return view(*args, **kwargs)
 
         return checked
@@ -128,10 +135,22 @@ def _login_page(error: str = "", status: int = 200):
     token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if len(token) < 32:
         token = secrets.token_urlsafe(32)
-    response = current_app.make_response((render_template("login.html", csrf_token=token, error=error,
-                                                          next=_safe_next(request.values.get("next", ""))), status))
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
-                        secure=current_app.config["SECURE_COOKIES"], max_age=3600)
+    response = current_app.make_response(
+        (
+            render_template(
+                "login.html", csrf_token=token, error=error, next=_safe_next(request.values.get("next", ""))
+            ),
+            status,
+        )
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=current_app.config["SECURE_COOKIES"],
+        max_age=3600,
+    )
     return response
 
 
@@ -155,11 +174,19 @@ def login():
         known = username and _store().user_exists(username)
         _store().record("anonymous", "sign_in_failed", detail=f"user={username}" if known else "unknown user")
         return _login_page("That name and password don't match an active account.", 401)
-    secret, session = _store().open_session(user_id, current_app.config["SESSION_IDLE"], current_app.config["SESSION_MAX"])
+    secret, session = _store().open_session(
+        user_id, current_app.config["SESSION_IDLE"], current_app.config["SESSION_MAX"]
+    )
     _store().record(session.username, "signed_in")
     response = redirect(_safe_next(request.form.get("next", "")))
-    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Lax", secure=current_app.config["SECURE_COOKIES"],
-                        max_age=int(current_app.config["SESSION_MAX"].total_seconds()))
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SECURE_COOKIES"],
+        max_age=int(current_app.config["SESSION_MAX"].total_seconds()),
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 

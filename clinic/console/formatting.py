@@ -63,5 +63,6 @@ def handoff_json(handoff: Dict[str, Any], full: bool = True) -> Dict[str, Any]:
 def register_filters(app) -> None:
     app.jinja_env.filters["age"] = age
     app.jinja_env.filters["local_time"] = local_time
-    app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, URGENCY_LABELS=URGENCY_LABELS, OUTCOMES=OUTCOMES,
-                                 LANGUAGE_LABELS=LANGUAGES)
+    app.jinja_env.globals.update(
+        KIND_LABELS=KIND_LABELS, URGENCY_LABELS=URGENCY_LABELS, OUTCOMES=OUTCOMES, LANGUAGE_LABELS=LANGUAGES
+    )

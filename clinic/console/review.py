@@ -53,10 +53,17 @@ def _review_globals():
 def queue():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     groups, total = _review().open_groups(limit=GROUPS_PER_PAGE, offset=(page - 1) * GROUPS_PER_PAGE)
-    return render_template("review.html", groups=groups, total=total, page=page,
-                           pages=max((total + GROUPS_PER_PAGE - 1) // GROUPS_PER_PAGE, 1),
-                           counts=_review().counts_by_status(), labels=decision_labels(),
-                           choices=[d for d in decisions() if d != OPEN], done=DONE.get(request.args.get("done", "")))
+    return render_template(
+        "review.html",
+        groups=groups,
+        total=total,
+        page=page,
+        pages=max((total + GROUPS_PER_PAGE - 1) // GROUPS_PER_PAGE, 1),
+        counts=_review().counts_by_status(),
+        labels=decision_labels(),
+        choices=[d for d in decisions() if d != OPEN],
+        done=DONE.get(request.args.get("done", "")),
+    )
 
 
 @blueprint.route("/groups/<int:group_id>")
@@ -65,8 +72,13 @@ def group(group_id: int):
     found = _review().group(group_id)
     if found is None:
         abort(404)
-    return render_template("review_group.html", group=found, labels=decision_labels(), choices=decisions(),
-                           done=DONE.get(request.args.get("done", "")))
+    return render_template(
+        "review_group.html",
+        group=found,
+        labels=decision_labels(),
+        choices=decisions(),
+        done=DONE.get(request.args.get("done", "")),
+    )
 
 
 def _decision() -> str:

@@ -33,28 +33,39 @@ def _language_filter():
 @blueprint.route("/")
 def queue():
     language = _language_filter()
-    return render_template("queue.html", handoffs=_store().list_handoffs(OPEN_STATUSES, language=language),
-                           view="open", language=language)
+    return render_template(
+        "queue.html", handoffs=_store().list_handoffs(OPEN_STATUSES, language=language), view="open", language=language
+    )
 
 
 @blueprint.route("/resolved")
 def resolved():
     language = _language_filter()
-    return render_template("queue.html", handoffs=_store().list_handoffs(("resolved",), limit=100, language=language),
-                           view="resolved", language=language)
+    return render_template(
+        "queue.html",
+        handoffs=_store().list_handoffs(("resolved",), limit=100, language=language),
+        view="resolved",
+        language=language,
+    )
 
 
 @blueprint.route("/handoffs/<reference>")
 def detail(reference):
     handoff = _handoff_or_404(reference)
-    return render_template("detail.html", handoff=handoff, history=_store().audit_log(reference),
-                           done=DONE_MESSAGES.get(request.args.get("done", "")), error=None)
+    return render_template(
+        "detail.html",
+        handoff=handoff,
+        history=_store().audit_log(reference),
+        done=DONE_MESSAGES.get(request.args.get("done", "")),
+        error=None,
+    )
 
 
 def _conflict(reference, message):
     handoff = _handoff_or_404(reference)
-    return render_template("detail.html", handoff=handoff, history=_store().audit_log(reference),
-                           done=None, error=message), 409
+    return render_template(
+        "detail.html", handoff=handoff, history=_store().audit_log(reference), done=None, error=message
+    ), 409
 
 
 @blueprint.route("/handoffs/<reference>/claim", methods=["POST"])

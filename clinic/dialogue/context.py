@@ -36,7 +36,7 @@ def response_name(event: Event) -> str:
 
 
 def topic_of_response(name: str) -> Optional[str]:
-    return name[len(FAQ_RESPONSE_PREFIX):] if name.startswith(FAQ_RESPONSE_PREFIX) else None
+    return name[len(FAQ_RESPONSE_PREFIX) :] if name.startswith(FAQ_RESPONSE_PREFIX) else None
 
 
 def _latest_user_index(events: List[Event]) -> int:
@@ -45,7 +45,7 @@ def _latest_user_index(events: List[Event]) -> int:
 
 def current_turn(events: List[Event]) -> List[Event]:
     """The events since the patient's latest message."""
-    return events[_latest_user_index(events) + 1:]
+    return events[_latest_user_index(events) + 1 :]
 
 
 def replies_this_turn(events: List[Event]) -> List[str]:
@@ -57,7 +57,7 @@ def context_from_events(events: List[Event]) -> Context:
     latest = _latest_user_index(events)
     before = events[:latest] if latest >= 0 else list(events)
     previous_user = max((i for i, e in enumerate(before) if e.get("event") == "user"), default=-1)
-    previous_turn = before[previous_user + 1:]
+    previous_turn = before[previous_user + 1 :]
 
     topics: List[str] = []
     last_topic: Optional[str] = None
@@ -95,8 +95,11 @@ def context_from_events(events: List[Event]) -> Context:
         body_part=body_part,
         medication=medication,
         previous_responses=[response_name(e) for e in previous_turn if e.get("event") == "bot"],
-        previous_actions=[str(e.get("name")) for e in previous_turn
-                          if e.get("event") == "action" and e.get("name") not in (None, "action_listen")],
+        previous_actions=[
+            str(e.get("name"))
+            for e in previous_turn
+            if e.get("event") == "action" and e.get("name") not in (None, "action_listen")
+        ],
         previous_texts=[str(e.get("text") or "") for e in previous_turn if e.get("event") == "bot"],
         reference=reference or None,
     )

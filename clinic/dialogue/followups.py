@@ -40,7 +40,9 @@ _ELLIPSIS = re.compile(
 _TOO = re.compile(r"^(?P<rest>.+?)\s+(?:too|as well|also)$")
 # Words that refer back to something said before.
 _ANAPHORA = re.compile(r"\b(?:that|it|this|those|these|they|them|there|then)\b")
-_DETERMINERS = re.compile(r"^(?:the|my|a|an|some|a couple|a couple of|couple|couple of|a few|doing|having|with|for|about|on|in|your)\s+")
+_DETERMINERS = re.compile(
+    r"^(?:the|my|a|an|some|a couple|a couple of|couple|couple of|a few|doing|having|with|for|about|on|in|your)\s+"
+)
 # Messages this long are questions of their own, not follow-ups.
 MAX_FOLLOW_UP_WORDS = 9
 # An unsure reading of an elliptical follow-up ("and the side effects?") is taken when its best
@@ -117,9 +119,13 @@ def load_rules() -> Rules:
     return Rules(
         recent_turns=int(raw.get("recent_turns", 3)),
         answers={name: _compile(patterns) for name, patterns in (raw.get("answers") or {}).items()},
-        forms=tuple(Form(f["id"], _compile(f["patterns"]), f["topic"], f.get("detail")) for f in raw.get("forms") or []),
-        details=tuple(Detail(key, tuple(plain(w) for w in spec["words"]), spec["topic"])
-                      for key, spec in (raw.get("details") or {}).items()),
+        forms=tuple(
+            Form(f["id"], _compile(f["patterns"]), f["topic"], f.get("detail")) for f in raw.get("forms") or []
+        ),
+        details=tuple(
+            Detail(key, tuple(plain(w) for w in spec["words"]), spec["topic"])
+            for key, spec in (raw.get("details") or {}).items()
+        ),
         importance=tuple(raw.get("importance") or []),
     )
 
@@ -164,11 +170,18 @@ class Reading:
     def from_parse(cls, parse: Mapping[str, Any]) -> "Reading":
         from clinic.topics import selected_topic, topic_ranking
 
-        entities = tuple((str(e.get("entity")), str(e.get("value"))) for e in parse.get("entities") or []
-                         if e.get("entity") in ("body_part", "medication"))
-        return cls(text=str(parse.get("text") or ""), intent=(parse.get("intent") or {}).get("name"),
-                   topic=selected_topic(parse), entities=entities,
-                   candidates=tuple((r["topic"], r["confidence"]) for r in topic_ranking(parse)[:3]))
+        entities = tuple(
+            (str(e.get("entity")), str(e.get("value")))
+            for e in parse.get("entities") or []
+            if e.get("entity") in ("body_part", "medication")
+        )
+        return cls(
+            text=str(parse.get("text") or ""),
+            intent=(parse.get("intent") or {}).get("name"),
+            topic=selected_topic(parse),
+            entities=entities,
+            candidates=tuple((r["topic"], r["confidence"]) for r in topic_ranking(parse)[:3]),
+        )
 
 
 # Intents a loose follow-up ("what about X", "and that?") may be read as: anything else (greetings,
@@ -178,8 +191,9 @@ FOLLOW_UP_INTENTS = {"faq", "nlu_fallback", "out_of_scope", "ask_why", "nurse_li
 NOT_FOLLOW_UP_FORMS = {"request_callback", "book_appointment"}
 
 
-def _with_entity(reading: Reading, topic: Optional[str], last: Optional[str], by_context: bool = True,
-                 detail: Optional[str] = None) -> Resolution:
+def _with_entity(
+    reading: Reading, topic: Optional[str], last: Optional[str], by_context: bool = True, detail: Optional[str] = None
+) -> Resolution:
     entity = reading.entities[0] if reading.entities else None
     return Resolution("topic", topic=topic, detail=detail, entity=entity, repeat=topic == last, by_context=by_context)
 
@@ -236,7 +250,11 @@ def resolve(reading: Reading, context: Context) -> Optional[Resolution]:
         return _with_entity(reading, last, last, by_context=False)
     if reading.intent == "faq" and reading.topic:
         return None
-    if _ANAPHORA.search(text) and len(text.split()) <= 6 and reading.intent in ("nlu_fallback", "out_of_scope", "ask_why"):
+    if (
+        _ANAPHORA.search(text)
+        and len(text.split()) <= 6
+        and reading.intent in ("nlu_fallback", "out_of_scope", "ask_why")
+    ):
         # "why do they form?" is about the last topic when the NLU has it among its guesses; "how do
         # you treat them?" about the NLU's best guess otherwise.
         guesses = [topic for topic, _ in reading.candidates]

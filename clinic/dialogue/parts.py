@@ -25,9 +25,13 @@ MIN_PART_WORDS = 2
 # a question in it is a request first).
 ANSWERABLE_INTENTS = {"faq", "nlu_fallback", "out_of_scope"}
 
-_QUESTION_WORDS = (r"what|what's|whats|why|how|when|where|who|which|can|could|do|does|did|is|are|will|would|"
-                   r"should|may|might|any|am|has|have|tell me")
-_QUESTION_START = re.compile(rf"^(?:(?:and|also|but|so|then|plus|oh|ok|okay)\s+)*(?:{_QUESTION_WORDS})\b", re.IGNORECASE)
+_QUESTION_WORDS = (
+    r"what|what's|whats|why|how|when|where|who|which|can|could|do|does|did|is|are|will|would|"
+    r"should|may|might|any|am|has|have|tell me"
+)
+_QUESTION_START = re.compile(
+    rf"^(?:(?:and|also|but|so|then|plus|oh|ok|okay)\s+)*(?:{_QUESTION_WORDS})\b", re.IGNORECASE
+)
 # Sentence ends, semicolons and dashes between words.
 _SENTENCES = re.compile(r"(?<=[?.!;])\s+|\s+[-\u2013\u2014]+\s+|\n+")
 # "..., and how long does it last", "... also can I ..."
@@ -65,13 +69,22 @@ def topics_to_answer(parse: Mapping[str, Any]) -> List[str]:
     intent = (parse.get("intent") or {}).get("name")
     if len(parts) < 2 or intent not in ANSWERABLE_INTENTS:
         return []
-    asked = [p for p in parts if p.get("question") and p.get("topic") not in (None, OTHER)
-             and float(p.get("confidence") or 0) >= MIN_PART_CONFIDENCE]
+    asked = [
+        p
+        for p in parts
+        if p.get("question")
+        and p.get("topic") not in (None, OTHER)
+        and float(p.get("confidence") or 0) >= MIN_PART_CONFIDENCE
+    ]
     topics = list(dict.fromkeys(str(p["topic"]) for p in asked))
     if len(topics) >= 2:
         return important_first(topics)
     told = [p for p in parts if not p.get("question")]
-    if len(topics) == 1 and told and float(asked[0]["confidence"]) >= MIN_FOCUS_CONFIDENCE \
-            and topics[0] != selected_topic(parse):
+    if (
+        len(topics) == 1
+        and told
+        and float(asked[0]["confidence"]) >= MIN_FOCUS_CONFIDENCE
+        and topics[0] != selected_topic(parse)
+    ):
         return topics
     return []

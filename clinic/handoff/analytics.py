@@ -64,7 +64,9 @@ class Report:
 def local_range(start: date, end: date, zone: ZoneInfo) -> Tuple[datetime, datetime]:
     """The UTC (naive) instants that bound the clinic's days start..end."""
     begin = datetime.combine(start, time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
-    finish = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    finish = (
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    )
     return begin, finish
 
 
@@ -89,14 +91,19 @@ def _handoff_figures(review: ReviewStore, begin: datetime, finish: datetime) -> 
     in_range = and_(HandoffRow.created_at >= begin, HandoffRow.created_at < finish)
     with review.store.session() as session:
         for kind, urgency, n in session.execute(
-            select(HandoffRow.kind, HandoffRow.urgency, func.count(HandoffRow.id)).where(in_range)
+            select(HandoffRow.kind, HandoffRow.urgency, func.count(HandoffRow.id))
+            .where(in_range)
             .group_by(HandoffRow.kind, HandoffRow.urgency)
         ):
             by_kind.setdefault(kind, dict.fromkeys(URGENCIES, 0))
             by_kind[kind][urgency] = by_kind[kind].get(urgency, 0) + n
-        rows = session.execute(select(HandoffRow.urgency_rank,
-                                      _minutes(session, HandoffRow.claimed_at, HandoffRow.created_at),
-                                      _minutes(session, HandoffRow.resolved_at, HandoffRow.created_at)).where(in_range)).all()
+        rows = session.execute(
+            select(
+                HandoffRow.urgency_rank,
+                _minutes(session, HandoffRow.claimed_at, HandoffRow.created_at),
+                _minutes(session, HandoffRow.resolved_at, HandoffRow.created_at),
+            ).where(in_range)
+        ).all()
     for rank, to_claim, to_resolve in rows:
         group = "urgent or worse" if rank else "routine"
         for figures, minutes in ((claim, to_claim), (resolve, to_resolve)):
@@ -125,21 +132,37 @@ def report(review: ReviewStore, start: date, end: date, zone: ZoneInfo, targets:
 
     labels = [day.isoformat() for day in days]
     conversations, messages = per_day("conversations"), per_day("messages")
-    activity = Table("activity", "Conversations and messages per day", "line", "Day", ["Conversations", "Patient messages"],
-                     [(label, [c, m]) for label, c, m in zip(labels, conversations, messages)])
+    activity = Table(
+        "activity",
+        "Conversations and messages per day",
+        "line",
+        "Day",
+        ["Conversations", "Patient messages"],
+        [(label, [c, m]) for label, c, m in zip(labels, conversations, messages)],
+    )
 
     outcome_days = {outcome: per_day("outcome", outcome) for outcome in OUTCOMES}
     share_rows = []
     for index, label in enumerate(labels):
         questions = sum(outcome_days[o][index] for o in OUTCOMES)
-        share_rows.append((label, [round(100.0 * outcome_days[o][index] / questions, 1) if questions else 0.0 for o in OUTCOMES]))
-    shares = Table("outcomes", "Questions answered outright, asked back and deflected (share of the day's questions)",
-                   "percent", "Day", ["Answered outright", "Asked back", "Deflected"], share_rows, unit="%",
-                   note="Deflected: the assistant said it could not answer, or asked back twice and handed over.")
+        share_rows.append(
+            (label, [round(100.0 * outcome_days[o][index] / questions, 1) if questions else 0.0 for o in OUTCOMES])
+        )
+    shares = Table(
+        "outcomes",
+        "Questions answered outright, asked back and deflected (share of the day's questions)",
+        "percent",
+        "Day",
+        ["Answered outright", "Asked back", "Deflected"],
+        share_rows,
+        unit="%",
+        note="Deflected: the assistant said it could not answer, or asked back twice and handed over.",
+    )
 
     topics = sorted(((topic, total("topic", topic)) for topic in topic_ids()), key=lambda kv: (-kv[1], kv[0]))
-    topic_table = Table("topics", "Topics asked", "hbar", "Topic", ["Questions answered"],
-                        [(topic, [n]) for topic, n in topics])
+    topic_table = Table(
+        "topics", "Topics asked", "hbar", "Topic", ["Questions answered"], [(topic, [n]) for topic, n in topics]
+    )
 
     feedback_rows = []
     for topic in topic_ids():
@@ -147,33 +170,67 @@ def report(review: ReviewStore, start: date, end: date, zone: ZoneInfo, targets:
         if yes or no:
             feedback_rows.append((topic, [yes, no]))
     feedback_rows.sort(key=lambda row: (-sum(row[1]), row[0]))
-    feedback = Table("feedback", "Answer feedback by topic", "stacked-hbar", "Topic", ["Helpful", "Not helpful"], feedback_rows)
+    feedback = Table(
+        "feedback", "Answer feedback by topic", "stacked-hbar", "Topic", ["Helpful", "Not helpful"], feedback_rows
+    )
 
-    flags = Table("red_flags", "Red flags by severity per day", "stacked", "Day", [s.capitalize() for s in SEVERITIES],
-                  [(label, [per_day("red_flag", s)[i] for s in SEVERITIES]) for i, label in enumerate(labels)])
+    flags = Table(
+        "red_flags",
+        "Red flags by severity per day",
+        "stacked",
+        "Day",
+        [s.capitalize() for s in SEVERITIES],
+        [(label, [per_day("red_flag", s)[i] for s in SEVERITIES]) for i, label in enumerate(labels)],
+    )
 
     begin, finish = local_range(start, end, zone)
     by_kind, claim, resolve = _handoff_figures(review, begin, finish)
-    handoffs = Table("handoffs", "Handoffs by kind and urgency", "stacked", "Kind", [u.capitalize() for u in URGENCIES],
-                     [(kind, [by_kind[kind].get(u, 0) for u in URGENCIES]) for kind in by_kind])
+    handoffs = Table(
+        "handoffs",
+        "Handoffs by kind and urgency",
+        "stacked",
+        "Kind",
+        [u.capitalize() for u in URGENCIES],
+        [(kind, [by_kind[kind].get(u, 0) for u in URGENCIES]) for kind in by_kind],
+    )
     timing_rows = []
-    for name, figures, target in (("Request to claim", claim, targets.claim_minutes),
-                                  ("Request to resolution", resolve, targets.resolve_minutes)):
+    for name, figures, target in (
+        ("Request to claim", claim, targets.claim_minutes),
+        ("Request to resolution", resolve, targets.resolve_minutes),
+    ):
         overall = figures.get("all") or _percentiles([])
-        timing_rows.append((name, [round(overall["median"], 1) if overall["median"] is not None else 0.0,
-                                   round(overall["p90"], 1) if overall["p90"] is not None else 0.0, float(target)]))
-    timing = Table("timing", "Nurse line: time from request to claim and to resolution", "bar-target", "Measure",
-                   ["Median", "90th percentile", "Target"], timing_rows, unit="minutes",
-                   note="Handoffs created in the range; the target is the clinic's (clinic_settings.yml).")
+        timing_rows.append(
+            (
+                name,
+                [
+                    round(overall["median"], 1) if overall["median"] is not None else 0.0,
+                    round(overall["p90"], 1) if overall["p90"] is not None else 0.0,
+                    float(target),
+                ],
+            )
+        )
+    timing = Table(
+        "timing",
+        "Nurse line: time from request to claim and to resolution",
+        "bar-target",
+        "Measure",
+        ["Median", "90th percentile", "Target"],
+        timing_rows,
+        unit="minutes",
+        note="Handoffs created in the range; the target is the clinic's (clinic_settings.yml).",
+    )
 
     questions = sum(total("outcome", o) for o in OUTCOMES)
     totals = {
-        "conversations": sum(conversations), "messages": sum(messages), "questions": questions,
+        "conversations": sum(conversations),
+        "messages": sum(messages),
+        "questions": questions,
         "answered_share": round(100.0 * total("outcome", "answered") / questions, 1) if questions else None,
         "deflected_share": round(100.0 * total("outcome", "deflected") / questions, 1) if questions else None,
         "red_flags": sum(total("red_flag", s) for s in SEVERITIES),
         "handoffs": sum(sum(v.values()) for v in by_kind.values()),
-        "claim": claim, "resolve": resolve,
+        "claim": claim,
+        "resolve": resolve,
     }
     return Report(start, end, [activity, shares, topic_table, feedback, flags, handoffs, timing], totals, targets)
 
@@ -189,5 +246,7 @@ def to_csv(result: Report) -> str:
     for name, figures in (("claim_minutes", result.totals["claim"]), ("resolve_minutes", result.totals["resolve"])):
         for group, stats in sorted(figures.items()):
             for stat in ("n", "median", "p90"):
-                writer.writerow(["timing_by_urgency", f"{name} {group}", stat, "" if stats[stat] is None else round(stats[stat], 1)])
+                writer.writerow(
+                    ["timing_by_urgency", f"{name} {group}", stat, "" if stats[stat] is None else round(stats[stat], 1)]
+                )
     return out.getvalue()

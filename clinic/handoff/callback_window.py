@@ -55,8 +55,7 @@ def callback_window(line: NurseLine, now: Optional[datetime] = None, language: O
     if line.is_open(now):
         return CallbackWindow(open_now=True, next_opening=None)
     opening = line.next_opening(now)
-    return CallbackWindow(open_now=False,
-                          next_opening=describe_opening(opening, now, language) if opening else None)
+    return CallbackWindow(open_now=False, next_opening=describe_opening(opening, now, language) if opening else None)
 
 
 def line_status(line: NurseLine, now: Optional[datetime] = None, language: Optional[str] = None) -> str:

@@ -113,9 +113,13 @@ class Collector:
 
     def _new_ids(self, cursor: int) -> List[Tuple[int, str, float]]:
         with self.engine.connect() as connection:
-            return [(row[0], row[1], row[2] or 0.0) for row in connection.execute(
-                sa.text("SELECT id, sender_id, timestamp FROM events WHERE id > :c ORDER BY id LIMIT :n"),
-                {"c": cursor, "n": self.batch_size})]
+            return [
+                (row[0], row[1], row[2] or 0.0)
+                for row in connection.execute(
+                    sa.text("SELECT id, sender_id, timestamp FROM events WHERE id > :c ORDER BY id LIMIT :n"),
+                    {"c": cursor, "n": self.batch_size},
+                )
+            ]
 
     def _settled(self, cursor: int, rows: List[Tuple[int, str, float]]) -> List[Tuple[int, str, float]]:
         """The rows up to the first gap in the ids that may still fill (PostgreSQL only)."""
@@ -134,11 +138,12 @@ class Collector:
 
     def _history(self, senders: Sequence[str]) -> Dict[str, List[T.StoredEvent]]:
         history: Dict[str, List[T.StoredEvent]] = {sender: [] for sender in senders}
-        query = sa.text("SELECT id, sender_id, type_name, timestamp, data FROM events "
-                        "WHERE sender_id IN :senders ORDER BY id").bindparams(sa.bindparam("senders", expanding=True))
+        query = sa.text(
+            "SELECT id, sender_id, type_name, timestamp, data FROM events WHERE sender_id IN :senders ORDER BY id"
+        ).bindparams(sa.bindparam("senders", expanding=True))
         with self.engine.connect() as connection:
             for start in range(0, len(senders), 500):
-                for row in connection.execute(query, {"senders": list(senders[start:start + 500])}):
+                for row in connection.execute(query, {"senders": list(senders[start : start + 500])}):
                     try:
                         data = json.loads(row[4] or "{}")
                     except ValueError:
@@ -162,16 +167,32 @@ class Collector:
         """Groups made before the training data changed get centroids in today's terms, from their
         stored (already scrubbed) questions, so that new questions still join them."""
         with self.review.store.session() as session:
-            stale = session.execute(sa.select(ReviewGroupRow.id).where(
-                ReviewGroupRow.vectoriser != self.vectoriser.fingerprint)).scalars().all()
+            stale = (
+                session.execute(
+                    sa.select(ReviewGroupRow.id).where(ReviewGroupRow.vectoriser != self.vectoriser.fingerprint)
+                )
+                .scalars()
+                .all()
+            )
             for group_id in stale:
-                texts = session.execute(sa.select(ReviewItemRow.text).where(ReviewItemRow.group_id == group_id)
-                                        .order_by(ReviewItemRow.id.desc()).limit(200)).scalars().all()
+                texts = (
+                    session.execute(
+                        sa.select(ReviewItemRow.text)
+                        .where(ReviewItemRow.group_id == group_id)
+                        .order_by(ReviewItemRow.id.desc())
+                        .limit(200)
+                    )
+                    .scalars()
+                    .all()
+                )
                 if not texts:
                     continue
                 total = sparse.csr_matrix(self.vectoriser.transform(list(texts)).sum(axis=0))
-                session.execute(sa.update(ReviewGroupRow).where(ReviewGroupRow.id == group_id).values(
-                    centroid=to_json(total), vectoriser=self.vectoriser.fingerprint))
+                session.execute(
+                    sa.update(ReviewGroupRow)
+                    .where(ReviewGroupRow.id == group_id)
+                    .values(centroid=to_json(total), vectoriser=self.vectoriser.fingerprint)
+                )
         if stale:
             logger.info("regrouped centroids of %d groups for the current training data", len(stale))
 
@@ -219,14 +240,26 @@ class Collector:
             for answer in conversation.feedback:
                 if not in_batch(answer.event_id):
                     continue
-                counts[(self._day(answer.at), "feedback_yes" if answer.helpful else "feedback_no", answer.topic or "")] += 1
-                feedback.append(NewFeedback(f"{self.cursor_name}:{answer.event_id}", key, _utc(answer.at),
-                                            answer.topic, answer.helpful))
+                counts[
+                    (self._day(answer.at), "feedback_yes" if answer.helpful else "feedback_no", answer.topic or "")
+                ] += 1
+                feedback.append(
+                    NewFeedback(
+                        f"{self.cursor_name}:{answer.event_id}", key, _utc(answer.at), answer.topic, answer.helpful
+                    )
+                )
                 question = answer.question
                 if not answer.helpful and question is not None and question.outcome not in (T.FORM, T.BUTTON):
-                    turn = T.Turn(answer.event_id, answer.at, question.text, question.outcome,
-                                  guessed_topic=question.guessed_topic, topic_confidence=question.topic_confidence,
-                                  intent=question.intent, intent_confidence=question.intent_confidence)
+                    turn = T.Turn(
+                        answer.event_id,
+                        answer.at,
+                        question.text,
+                        question.outcome,
+                        guessed_topic=question.guessed_topic,
+                        topic_confidence=question.topic_confidence,
+                        intent=question.intent,
+                        intent_confidence=question.intent_confidence,
+                    )
                     candidates.append((key, turn, T.UNHELPFUL, answer.topic, conversation.names))
             if conversation.names and any(in_batch(i) for i in conversation.name_event_ids):
                 renames[key] = conversation.names
@@ -255,14 +288,26 @@ class Collector:
         vectors = self.vectoriser.transform(texts)
         for index, (key, turn, kind, answer_topic, _names) in enumerate(candidates):
             group_key = grouper.place(vectors[index], texts[index])
-            items.append(NewItem(
-                source=f"{self.cursor_name}:{turn.event_id}", conversation_key=key, at=_utc(turn.at), kind=kind,
-                text=texts[index], group_key=group_key, guessed_topic=turn.guessed_topic,
-                topic_confidence=turn.topic_confidence, intent=turn.intent, intent_confidence=turn.intent_confidence,
-                answer_topic=answer_topic,
-            ))
-        changes = [GroupChange(g.key, to_json(g.total), g.members, g.label or "", self.vectoriser.fingerprint)
-                   for g in grouper.groups.values() if g.changed]
+            items.append(
+                NewItem(
+                    source=f"{self.cursor_name}:{turn.event_id}",
+                    conversation_key=key,
+                    at=_utc(turn.at),
+                    kind=kind,
+                    text=texts[index],
+                    group_key=group_key,
+                    guessed_topic=turn.guessed_topic,
+                    topic_confidence=turn.topic_confidence,
+                    intent=turn.intent,
+                    intent_confidence=turn.intent_confidence,
+                    answer_topic=answer_topic,
+                )
+            )
+        changes = [
+            GroupChange(g.key, to_json(g.total), g.members, g.label or "", self.vectoriser.fingerprint)
+            for g in grouper.groups.values()
+            if g.changed
+        ]
         return items, changes
 
     def _rescrub(self, renames: Dict[str, set]) -> Dict[str, Dict[int, str]]:
@@ -312,8 +357,13 @@ def run_forever(collector: Collector, interval: float, stop: threading.Event) ->
         try:
             result = collector.catch_up()
             if result.events:
-                logger.info("read %d events: %d patient messages, %d review items, %d feedback answers",
-                            result.events, result.messages, result.items, result.feedback)
+                logger.info(
+                    "read %d events: %d patient messages, %d review items, %d feedback answers",
+                    result.events,
+                    result.messages,
+                    result.items,
+                    result.feedback,
+                )
         except StoreUnavailable as error:
             logger.error("clinic database unavailable (%s); trying again", error)
         except sa.exc.SQLAlchemyError as error:
@@ -323,11 +373,15 @@ def run_forever(collector: Collector, interval: float, stop: threading.Event) ->
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic.handoff.collector",
-                                     description="Fill the review queue and the analytics counts from Rasa's tracker store.")
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic.handoff.collector",
+        description="Fill the review queue and the analytics counts from Rasa's tracker store.",
+    )
     parser.add_argument("--once", action="store_true", help="catch up, then exit")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
-    parser.add_argument("--tracker-store", default=None, help="SQLAlchemy URL (default: TRACKER_STORE_URL or endpoints.yml)")
+    parser.add_argument(
+        "--tracker-store", default=None, help="SQLAlchemy URL (default: TRACKER_STORE_URL or endpoints.yml)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = args.tracker_store or tracker_store_url()
@@ -339,8 +393,10 @@ def main(argv=None) -> int:
     collector = Collector(ReviewStore(get_store()), url)
     if args.once:
         result = collector.catch_up()
-        print(f"Read {result.events} events: {result.messages} patient messages, {result.items} review items, "
-              f"{result.feedback} feedback answers.")
+        print(
+            f"Read {result.events} events: {result.messages} patient messages, {result.items} review items, "
+            f"{result.feedback} feedback answers."
+        )
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -42,8 +42,9 @@ def _make_engine(url: str) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               hide_parameters=True, future=True)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True, future=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -61,8 +62,10 @@ def _make_engine(url: str) -> Engine:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    tables = {table: {c["name"] for c in inspect(engine).get_columns(table)}
-              for table in {table for table, _ in LATER_COLUMNS}}
+    tables = {
+        table: {c["name"] for c in inspect(engine).get_columns(table)}
+        for table in {table for table, _ in LATER_COLUMNS}
+    }
     for (table, column), ddl in LATER_COLUMNS.items():
         if column not in tables[table]:
             try:

@@ -28,14 +28,26 @@ from clinic.handoff.patient_input import (
     without_phone,
 )
 
-NAME, PHONE, TIME, REASON, CONSENT = "patient_name", "callback_phone", "callback_time", "handoff_reason", "handoff_consent"
+NAME, PHONE, TIME, REASON, CONSENT = (
+    "patient_name",
+    "callback_phone",
+    "callback_time",
+    "handoff_reason",
+    "handoff_consent",
+)
 DETAILS = (NAME, PHONE, TIME, REASON)
 
 # Intents that are never an answer to the form's question: the rules answer them, then the form asks
 # again (a question about the documents is the exception at the reason, where it *is* the reason).
 INTERRUPTING_INTENTS = {
-    "ask_why", "bot_challenge", "nurse_line_number", "request_nurse", "request_callback", "book_appointment",
-    "goodbye", "deny",
+    "ask_why",
+    "bot_challenge",
+    "nurse_line_number",
+    "request_nurse",
+    "request_callback",
+    "book_appointment",
+    "goodbye",
+    "deny",
 }
 QUESTION_INTENTS = {"faq", "nlu_fallback", "out_of_scope"}
 REQUEST_INTENTS = {"request_nurse", "request_callback", "book_appointment"}
@@ -45,10 +57,53 @@ MAX_BARE_REQUEST_WORDS = 3
 NON_ANSWER_INTENTS = {"affirm", "thank", "greet"}
 # Messages that answer nothing: the form asks its question again, said differently.
 _NON_ANSWERS = {
-    "ok", "okay", "k", "kk", "yes", "yeah", "yep", "yup", "sure", "y", "ya", "yes please", "ok sure", "sure thing",
-    "thanks", "thank you", "thx", "ty", "hi", "hello", "hey", "hmm", "um", "uh", "what", "huh", "sorry", "alright",
-    "all right", "go ahead", "great", "cool", "fine", "ok thanks", "okay thanks", "sounds good", "right",
-    "si", "sí", "vale", "gracias", "muchas gracias", "hola", "claro", "bueno", "de acuerdo", "ok gracias",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "y",
+    "ya",
+    "yes please",
+    "ok sure",
+    "sure thing",
+    "thanks",
+    "thank you",
+    "thx",
+    "ty",
+    "hi",
+    "hello",
+    "hey",
+    "hmm",
+    "um",
+    "uh",
+    "what",
+    "huh",
+    "sorry",
+    "alright",
+    "all right",
+    "go ahead",
+    "great",
+    "cool",
+    "fine",
+    "ok thanks",
+    "okay thanks",
+    "sounds good",
+    "right",
+    "si",
+    "sí",
+    "vale",
+    "gracias",
+    "muchas gracias",
+    "hola",
+    "claro",
+    "bueno",
+    "de acuerdo",
+    "ok gracias",
 }
 _QUESTION_START = re.compile(
     r"^(?:wait[,\s]+|um+[,\s]+|oh[,\s]+|also[,\s]+|and[,\s]+|but[,\s]+|so[,\s]+|sorry[,\s]+|quick question[,:\s]+)*"
@@ -116,18 +171,137 @@ def looks_like_question(text: str) -> bool:
 # Everyday words that say a short message is not a name, whatever the NLU made of it ("Wendy
 # Alvarez" can be read as a goodbye, "any time" as thanks).
 _NOT_NAME_WORDS = {
-    "bye", "goodbye", "later", "bot", "robot", "human", "person", "real", "nurse", "number", "phone", "call",
-    "callback", "why", "what", "when", "how", "who", "where", "thanks", "thank", "yes", "yeah", "yep", "no",
-    "nope", "ok", "okay", "stop", "cancel", "hi", "hello", "hey", "please", "sorry", "help", "time", "any",
-    "anytime", "whenever", "tomorrow", "today", "tonight", "after", "before", "around", "pain", "shot", "shots",
-    "injection", "injections", "appointment", "question", "questions", "about", "the", "my", "a", "an", "is",
-    "are", "do", "does", "can", "it", "that", "this", "to", "for", "of", "and", "or", "not", "don't", "dont",
-    "i", "you", "me", "we", "need", "want", "sure", "fine", "good", "great", "side", "effects", "risk", "risks",
+    "bye",
+    "goodbye",
+    "later",
+    "bot",
+    "robot",
+    "human",
+    "person",
+    "real",
+    "nurse",
+    "number",
+    "phone",
+    "call",
+    "callback",
+    "why",
+    "what",
+    "when",
+    "how",
+    "who",
+    "where",
+    "thanks",
+    "thank",
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "ok",
+    "okay",
+    "stop",
+    "cancel",
+    "hi",
+    "hello",
+    "hey",
+    "please",
+    "sorry",
+    "help",
+    "time",
+    "any",
+    "anytime",
+    "whenever",
+    "tomorrow",
+    "today",
+    "tonight",
+    "after",
+    "before",
+    "around",
+    "pain",
+    "shot",
+    "shots",
+    "injection",
+    "injections",
+    "appointment",
+    "question",
+    "questions",
+    "about",
+    "the",
+    "my",
+    "a",
+    "an",
+    "is",
+    "are",
+    "do",
+    "does",
+    "can",
+    "it",
+    "that",
+    "this",
+    "to",
+    "for",
+    "of",
+    "and",
+    "or",
+    "not",
+    "don't",
+    "dont",
+    "i",
+    "you",
+    "me",
+    "we",
+    "need",
+    "want",
+    "sure",
+    "fine",
+    "good",
+    "great",
+    "side",
+    "effects",
+    "risk",
+    "risks",
     # Spanish
-    "si", "sí", "gracias", "hola", "vale", "claro", "bueno", "adios", "adiós", "por", "favor", "que", "qué",
-    "como", "cómo", "cuando", "cuándo", "numero", "número", "telefono", "teléfono", "enfermera", "llamar",
-    "llameme", "llámeme", "hora", "mañana", "manana", "tarde", "noche", "cualquier", "el", "la", "mi", "de",
-    "para", "dolor", "inyeccion", "inyección", "cita", "pregunta",
+    "si",
+    "sí",
+    "gracias",
+    "hola",
+    "vale",
+    "claro",
+    "bueno",
+    "adios",
+    "adiós",
+    "por",
+    "favor",
+    "que",
+    "qué",
+    "como",
+    "cómo",
+    "cuando",
+    "cuándo",
+    "numero",
+    "número",
+    "telefono",
+    "teléfono",
+    "enfermera",
+    "llamar",
+    "llameme",
+    "llámeme",
+    "hora",
+    "mañana",
+    "manana",
+    "tarde",
+    "noche",
+    "cualquier",
+    "el",
+    "la",
+    "mi",
+    "de",
+    "para",
+    "dolor",
+    "inyeccion",
+    "inyección",
+    "cita",
+    "pregunta",
 }
 
 
@@ -177,8 +351,13 @@ def _corrections(text: str, filled: Mapping[str, Any], requested: Optional[str],
                 reading.corrected.add(REASON)
 
 
-def read_form_message(text: str, intent: Optional[str], requested: Optional[str], filled: Mapping[str, Any],
-                      asked_which_detail: bool = False) -> FormReading:
+def read_form_message(
+    text: str,
+    intent: Optional[str],
+    requested: Optional[str],
+    filled: Mapping[str, Any],
+    asked_which_detail: bool = False,
+) -> FormReading:
     """Reads a message sent while the form waits for `requested`; `filled` holds the details so far."""
     text = (text or "").strip()
     reading = FormReading()
@@ -250,8 +429,9 @@ def read_form_message(text: str, intent: Optional[str], requested: Optional[str]
     return reading
 
 
-def _read_at_summary(text: str, intent: Optional[str], filled: Mapping[str, Any], reading: FormReading,
-                     asked_which_detail: bool) -> FormReading:
+def _read_at_summary(
+    text: str, intent: Optional[str], filled: Mapping[str, Any], reading: FormReading, asked_which_detail: bool
+) -> FormReading:
     if reading.values:
         return reading  # a new value for a detail: the summary is shown again with it
     named = detail_named(text)
@@ -267,7 +447,11 @@ def _read_at_summary(text: str, intent: Optional[str], filled: Mapping[str, Any]
     if _SOMETHING_WRONG.match(_plain(text)) or (intent == "deny" and _CORRECTION_CUE.search(text)):
         reading.which_detail = True
         return reading
-    if intent in INTERRUPTING_INTENTS or is_stop_request(text) or (intent in QUESTION_INTENTS and looks_like_question(text)):
+    if (
+        intent in INTERRUPTING_INTENTS
+        or is_stop_request(text)
+        or (intent in QUESTION_INTENTS and looks_like_question(text))
+    ):
         reading.interrupt = True
         return reading
     reading.values[CONSENT] = text  # neither yes nor no: the validation asks again

@@ -66,9 +66,27 @@ class NewHandoff:
 
 def _handoff_dict(row: HandoffRow) -> Dict[str, Any]:
     return {
-        **columns(row, "reference", "conversation_id", "kind", "urgency", "status", "patient_name", "callback_phone",
-                  "callback_time", "reason", "consent", "created_at", "updated_at", "claimed_by", "claimed_at",
-                  "resolved_by", "resolved_at", "outcome", "notes"),
+        **columns(
+            row,
+            "reference",
+            "conversation_id",
+            "kind",
+            "urgency",
+            "status",
+            "patient_name",
+            "callback_phone",
+            "callback_time",
+            "reason",
+            "consent",
+            "created_at",
+            "updated_at",
+            "claimed_by",
+            "claimed_at",
+            "resolved_by",
+            "resolved_at",
+            "outcome",
+            "notes",
+        ),
         "topics": list(row.topics or []),
         "red_flags": list(row.red_flags or []),
         "transcript": list(row.transcript or []),
@@ -128,16 +146,29 @@ class Handoffs(Database):
         with self._session() as session:
             session.add(row)
             session.flush()
-            session.add(AuditRow(at=now, actor="assistant", action="created", handoff_reference=row.reference,
-                                 detail=f"kind={new.kind} urgency={new.urgency}"))
-            if notify:
-                session.add(OutboxRow(
+            session.add(
+                AuditRow(
+                    at=now,
+                    actor="assistant",
+                    action="created",
                     handoff_reference=row.reference,
-                    payload={"reference": row.reference, "kind": row.kind, "urgency": row.urgency,
-                             "created_at": now.replace(tzinfo=timezone.utc).isoformat()},
-                    created_at=now,
-                    next_attempt_at=now,
-                ))
+                    detail=f"kind={new.kind} urgency={new.urgency}",
+                )
+            )
+            if notify:
+                session.add(
+                    OutboxRow(
+                        handoff_reference=row.reference,
+                        payload={
+                            "reference": row.reference,
+                            "kind": row.kind,
+                            "urgency": row.urgency,
+                            "created_at": now.replace(tzinfo=timezone.utc).isoformat(),
+                        },
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
         return _handoff_dict(row)
 
     def get_handoff(self, reference: str) -> Optional[Dict[str, Any]]:
@@ -145,8 +176,9 @@ class Handoffs(Database):
             row = session.execute(select(HandoffRow).where(HandoffRow.reference == reference)).scalar_one_or_none()
             return _handoff_dict(row) if row else None
 
-    def list_handoffs(self, statuses=OPEN_STATUSES, limit: int = 200,
-                      language: Optional[str] = None) -> List[Dict[str, Any]]:
+    def list_handoffs(
+        self, statuses=OPEN_STATUSES, limit: int = 200, language: Optional[str] = None
+    ) -> List[Dict[str, Any]]:
         """Most urgent first, then oldest first: the order in which staff should work them; only
         the patients who spoke ``language`` when it is given."""
         with self._session() as session:
@@ -212,8 +244,15 @@ class Handoffs(Database):
             if result.rowcount != 1:
                 raise Conflict(f"{reference} was resolved by someone else")
             # The notes may hold patient details: the audit log records that there were notes, not what.
-            session.add(AuditRow(at=now, actor=actor, action="resolved", handoff_reference=reference,
-                                 detail=f"outcome={outcome}" + (" with notes" if notes else "")))
+            session.add(
+                AuditRow(
+                    at=now,
+                    actor=actor,
+                    action="resolved",
+                    handoff_reference=reference,
+                    detail=f"outcome={outcome}" + (" with notes" if notes else ""),
+                )
+            )
             session.expire(row)
             return _handoff_dict(session.get(HandoffRow, row.id))
 
@@ -230,12 +269,22 @@ class Handoffs(Database):
         """Delete handoffs (with their transcripts) created before `older_than`, their notices, and
         expired sessions. The audit log keeps its rows: they hold no patient details."""
         with self._session() as session:
-            references = session.execute(select(HandoffRow.reference).where(HandoffRow.created_at < older_than)).scalars().all()
+            references = (
+                session.execute(select(HandoffRow.reference).where(HandoffRow.created_at < older_than)).scalars().all()
+            )
             if references:
                 session.execute(delete(OutboxRow).where(OutboxRow.handoff_reference.in_(references)))
                 session.execute(delete(HandoffRow).where(HandoffRow.reference.in_(references)))
-            session.execute(delete(OutboxRow).where(and_(OutboxRow.delivered_at.isnot(None), OutboxRow.delivered_at < older_than)))
+            session.execute(
+                delete(OutboxRow).where(and_(OutboxRow.delivered_at.isnot(None), OutboxRow.delivered_at < older_than))
+            )
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.expires_at < utcnow()))
-            session.add(AuditRow(at=utcnow(), actor=actor, action="purged",
-                                 detail=f"{len(references)} handoffs created before {older_than:%Y-%m-%d %H:%M} UTC"))
+            session.add(
+                AuditRow(
+                    at=utcnow(),
+                    actor=actor,
+                    action="purged",
+                    detail=f"{len(references)} handoffs created before {older_than:%Y-%m-%d %H:%M} UTC",
+                )
+            )
             return len(references)

@@ -68,8 +68,11 @@ def retry_delay(attempts: int, config: NotifierConfig) -> float:
 
 def send(notice_id: int, body: bytes, config: NotifierConfig) -> Optional[str]:
     """POST one notice; None when delivered, else a short error that names no patient."""
-    headers = {"Content-Type": "application/json", "User-Agent": "tpi-assistant-notifier",
-               "X-Clinic-Notice-Id": str(notice_id)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "tpi-assistant-notifier",
+        "X-Clinic-Notice-Id": str(notice_id),
+    }
     if config.secret:
         digest = hmac.new(config.secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         headers["X-Clinic-Signature"] = f"sha256={digest}"
@@ -98,8 +101,9 @@ def run_once(store: HandoffStore, config: NotifierConfig) -> int:
             attempts = notice["attempts"] + 1
             delay = retry_delay(attempts, config)
             store.mark_failed(notice["id"], error, utcnow() + timedelta(seconds=delay))
-            logger.warning("notice %s for %s not delivered: %s; retry %d in %.1fs",
-                           notice["id"], reference, error, attempts, delay)
+            logger.warning(
+                "notice %s for %s not delivered: %s; retry %d in %.1fs", notice["id"], reference, error, attempts, delay
+            )
     return delivered
 
 
@@ -117,7 +121,9 @@ def run_forever(store: HandoffStore, config: NotifierConfig, interval: float, st
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic.handoff.notifier", description="Deliver handoff notices to the webhook.")
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic.handoff.notifier", description="Deliver handoff notices to the webhook."
+    )
     parser.add_argument("--once", action="store_true", help="send what is due, then exit")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between outbox checks")
     parser.add_argument("--backoff-base", type=float, default=None, help="first retry delay in seconds (default 5)")

@@ -24,17 +24,52 @@ _SPACES = re.compile(r"\s+")
 # Whole messages that mean "stop this form". The NLU's deny intent covers most; these are caught
 # even when it does not, because a patient who wants out must never be asked the next question.
 STOP_PHRASES = {
-    "stop", "cancel", "quit", "exit", "end", "never mind", "nevermind", "forget it", "no", "nope",
-    "no thanks", "no thank you", "i changed my mind", "changed my mind", "don't call me", "dont call me",
+    "stop",
+    "cancel",
+    "quit",
+    "exit",
+    "end",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "no",
+    "nope",
+    "no thanks",
+    "no thank you",
+    "i changed my mind",
+    "changed my mind",
+    "don't call me",
+    "dont call me",
     # Spanish (the form asks in Spanish for a conversation in Spanish)
-    "parar", "para", "pare", "alto", "cancelar", "cancela", "cancele", "salir", "basta", "ya no",
-    "no gracias", "no muchas gracias", "olvidalo", "olvídalo", "olvidelo", "olvídelo", "mejor no",
-    "cambie de opinion", "cambié de opinión", "no me llamen", "no me llame",
+    "parar",
+    "para",
+    "pare",
+    "alto",
+    "cancelar",
+    "cancela",
+    "cancele",
+    "salir",
+    "basta",
+    "ya no",
+    "no gracias",
+    "no muchas gracias",
+    "olvidalo",
+    "olvídalo",
+    "olvidelo",
+    "olvídelo",
+    "mejor no",
+    "cambie de opinion",
+    "cambié de opinión",
+    "no me llamen",
+    "no me llame",
 }
 _MARKUP = re.compile(r"[<>{}\[\]`\\]|https?:|www\.", re.IGNORECASE)
 # Letters of any script, with the marks names really use between them.
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'’,-]+[^\W\d_]+)*\.?$")
-_NAME_LEAD_IN = re.compile(r"^(?:(?:hi|hello|hey|hola)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me|me llamo|mi nombre es|soy|nombre:)\s+", re.IGNORECASE)
+_NAME_LEAD_IN = re.compile(
+    r"^(?:(?:hi|hello|hey|hola)[,!.]?\s+)?(?:my name is|my name's|name is|name:|i am|i'm|im|it's|its|this is|call me|me llamo|mi nombre es|soy|nombre:)\s+",
+    re.IGNORECASE,
+)
 
 
 def _tidy(text: object) -> str:
@@ -73,7 +108,9 @@ def normalise_phone(text: object) -> Optional[str]:
 def display_phone(e164: str) -> str:
     """How the number is read back to the patient: (212) 555-0147."""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, PHONE_REGION), phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, PHONE_REGION), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
     except phonenumbers.NumberParseException:
         return e164
 
@@ -108,15 +145,90 @@ _NAME_INTRODUCED = re.compile(
 )
 # Words that end a name found in running text.
 _NAME_STOP = {
-    "and", "but", "can", "could", "would", "will", "please", "pls", "call", "calling", "i", "my", "at", "on",
-    "from", "here", "the", "a", "to", "about", "regarding", "thanks", "thank", "not", "no", "yes",
-    "tomorrow", "today", "tonight", "morning", "mornings", "afternoon", "evening", "after", "before", "any",
-    "actually", "instead", "again", "is", "was", "so", "then", "also", "with", "for", "re",
+    "and",
+    "but",
+    "can",
+    "could",
+    "would",
+    "will",
+    "please",
+    "pls",
+    "call",
+    "calling",
+    "i",
+    "my",
+    "at",
+    "on",
+    "from",
+    "here",
+    "the",
+    "a",
+    "to",
+    "about",
+    "regarding",
+    "thanks",
+    "thank",
+    "not",
+    "no",
+    "yes",
+    "tomorrow",
+    "today",
+    "tonight",
+    "morning",
+    "mornings",
+    "afternoon",
+    "evening",
+    "after",
+    "before",
+    "any",
+    "actually",
+    "instead",
+    "again",
+    "is",
+    "was",
+    "so",
+    "then",
+    "also",
+    "with",
+    "for",
+    "re",
 }
 _NOT_NAMES = {
-    "sorry", "worried", "fine", "ok", "okay", "good", "great", "back", "sore", "still", "just", "in", "having",
-    "not", "new", "here", "done", "ready", "calling", "hurting", "wondering", "looking", "trying", "the",
-    "a", "an", "me", "you", "wrong", "correct", "right", "sure", "afraid", "scared", "nervous",
+    "sorry",
+    "worried",
+    "fine",
+    "ok",
+    "okay",
+    "good",
+    "great",
+    "back",
+    "sore",
+    "still",
+    "just",
+    "in",
+    "having",
+    "not",
+    "new",
+    "here",
+    "done",
+    "ready",
+    "calling",
+    "hurting",
+    "wondering",
+    "looking",
+    "trying",
+    "the",
+    "a",
+    "an",
+    "me",
+    "you",
+    "wrong",
+    "correct",
+    "right",
+    "sure",
+    "afraid",
+    "scared",
+    "nervous",
 }
 
 # How patients say when to call.
@@ -157,10 +269,18 @@ def without_phone(text: object) -> str:
     """The text with any phone number and the words that introduce it taken out."""
     raw = str(text or "")
     for match in phonenumbers.PhoneNumberMatcher(raw, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE):
-        raw = re.sub(r"(?:\b(?:at|on|to|is|use|number|cell|phone)\s+)*" + re.escape(match.raw_string), " ", raw,
-                     flags=re.IGNORECASE)
-    raw = re.sub(r"\b(?:my\s+)?(?:cell|phone|number|mobile|tel)(?:\s+(?:is|number))?\s*[:#]?\s*$", " ", raw.strip(" ,.;-"),
-                 flags=re.IGNORECASE)
+        raw = re.sub(
+            r"(?:\b(?:at|on|to|is|use|number|cell|phone)\s+)*" + re.escape(match.raw_string),
+            " ",
+            raw,
+            flags=re.IGNORECASE,
+        )
+    raw = re.sub(
+        r"\b(?:my\s+)?(?:cell|phone|number|mobile|tel)(?:\s+(?:is|number))?\s*[:#]?\s*$",
+        " ",
+        raw.strip(" ,.;-"),
+        flags=re.IGNORECASE,
+    )
     return _SPACES.sub(" ", raw).strip(" ,.;:-")
 
 

@@ -31,8 +31,12 @@ def tracker_store_url(endpoints_file: Path = ENDPOINTS_FILE) -> Optional[str]:
         db = Path(store.get("db", "rasa.db"))
         return f"sqlite:///{db if db.is_absolute() else PROJECT_ROOT / db}"
     url = sa.engine.URL.create(
-        dialect, username=store.get("username"), password=store.get("password"),
-        host=store.get("url"), port=store.get("port"), database=store.get("db"),
+        dialect,
+        username=store.get("username"),
+        password=store.get("password"),
+        host=store.get("url"),
+        port=store.get("port"),
+        database=store.get("db"),
     )
     return str(url)
 
@@ -44,9 +48,7 @@ def purge_conversations(url: str, cutoff: datetime) -> int:
         if not sa.inspect(engine).has_table("events"):
             return 0
         with engine.begin() as connection:
-            stale = sa.text(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"
-            )
+            stale = sa.text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff")
             senders = [row[0] for row in connection.execute(stale, {"cutoff": cutoff.timestamp()})]
             for sender in senders:
                 connection.execute(sa.text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})

@@ -112,10 +112,12 @@ class ExportReport:
 
     def lines(self) -> List[str]:
         out = [f"{path}: {n} new examples" for path, n in sorted(self.written.items())] or ["No new examples."]
-        for n, what in ((self.already_known, "already in the training data"),
-                        (self.in_evaluation, "in an evaluation set under tests/data/ (kept out of training)"),
-                        (self.conflicting, "decided two ways (same words, different topics): decide them again"),
-                        (self.empty, "left with no words once names and numbers were taken out")):
+        for n, what in (
+            (self.already_known, "already in the training data"),
+            (self.in_evaluation, "in an evaluation set under tests/data/ (kept out of training)"),
+            (self.conflicting, "decided two ways (same words, different topics): decide them again"),
+            (self.empty, "left with no words once names and numbers were taken out"),
+        ):
             if n:
                 out.append(f"Left out {n} {what}.")
         return out
@@ -133,14 +135,22 @@ def _header(intent: str) -> str:
 
 
 def _block(intent: str, reviewer: str, day: str, examples: List[str]) -> str:
-    lines = [f"  # reviewed by {reviewer} on {day} ({len(examples)} example{'s' if len(examples) != 1 else ''})",
-             f"  - intent: {intent}", "    examples: |"]
+    lines = [
+        f"  # reviewed by {reviewer} on {day} ({len(examples)} example{'s' if len(examples) != 1 else ''})",
+        f"  - intent: {intent}",
+        "    examples: |",
+    ]
     lines += [f"      - {text}" for text in examples]
     return "\n".join(lines) + "\n"
 
 
-def export(review: ReviewStore, folder: Path = REVIEWED_DIR, actor: str = "review-export",
-           training_dir: Path = TRAINING_DIR, evaluation_dir: Path = EVALUATION_DIR) -> ExportReport:
+def export(
+    review: ReviewStore,
+    folder: Path = REVIEWED_DIR,
+    actor: str = "review-export",
+    training_dir: Path = TRAINING_DIR,
+    evaluation_dir: Path = EVALUATION_DIR,
+) -> ExportReport:
     report = ExportReport()
     items = review.to_export()
     if not items:
@@ -187,7 +197,12 @@ def export(review: ReviewStore, folder: Path = REVIEWED_DIR, actor: str = "revie
             shown = str(path)
         report.written[shown] = sum(len(e) for e in by_review.values())
     if report.exported_ids:
-        review.mark_exported(report.exported_ids, actor, detail=(
-            f"items={len(report.exported_ids)} examples={sum(report.written.values())} "
-            f"files={','.join(Path(p).name for p in sorted(report.written))}"))
+        review.mark_exported(
+            report.exported_ids,
+            actor,
+            detail=(
+                f"items={len(report.exported_ids)} examples={sum(report.written.values())} "
+                f"files={','.join(Path(p).name for p in sorted(report.written))}"
+            ),
+        )
     return report

@@ -39,9 +39,40 @@ WORD_WEIGHT = 1.0
 CHAR_WEIGHT = 1.0
 # Words every question here uses, which say nothing about what it asks.
 DOMAIN_STOP_WORDS = {
-    "injection", "injections", "shot", "shots", "trigger", "point", "points", "tpi", "tpis", "hi", "hello",
-    "hey", "please", "thanks", "thank", "question", "quick", "ok", "okay", "just", "wondering", "know",
-    "want", "like", "ask", "tell", "does", "did", "do", "doing", "im", "ive", "id", "dont",
+    "injection",
+    "injections",
+    "shot",
+    "shots",
+    "trigger",
+    "point",
+    "points",
+    "tpi",
+    "tpis",
+    "hi",
+    "hello",
+    "hey",
+    "please",
+    "thanks",
+    "thank",
+    "question",
+    "quick",
+    "ok",
+    "okay",
+    "just",
+    "wondering",
+    "know",
+    "want",
+    "like",
+    "ask",
+    "tell",
+    "does",
+    "did",
+    "do",
+    "doing",
+    "im",
+    "ive",
+    "id",
+    "dont",
 }
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | DOMAIN_STOP_WORDS
 _PLACEHOLDER = re.compile(r"\[(?:phone|email|name|number|removed)\]")
@@ -72,12 +103,24 @@ def training_examples(folder: Path = NLU_DATA) -> List[str]:
 
 class Vectoriser:
     def __init__(self, corpus: Sequence[str]):
-        self.chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_FEATURES,
-                                       alternate_sign=False, norm=None, preprocessor=self._content)
+        self.chars = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            n_features=N_FEATURES,
+            alternate_sign=False,
+            norm=None,
+            preprocessor=self._content,
+        )
         self.stemmer = snowballstemmer.stemmer("english")
-        self.words = HashingVectorizer(analyzer="word", ngram_range=(1, 1), n_features=N_FEATURES,
-                                       alternate_sign=False, norm=None, preprocessor=self._stems,
-                                       token_pattern=r"(?u)\b[a-z][a-z]+\b")
+        self.words = HashingVectorizer(
+            analyzer="word",
+            ngram_range=(1, 1),
+            n_features=N_FEATURES,
+            alternate_sign=False,
+            norm=None,
+            preprocessor=self._stems,
+            token_pattern=r"(?u)\b[a-z][a-z]+\b",
+        )
         texts = [normalise(t) for t in corpus]
         self.char_idf = self._idf(self.chars.transform(texts), len(texts))
         self.word_idf = self._idf(self.words.transform(texts), len(texts))

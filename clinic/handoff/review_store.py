@@ -97,12 +97,21 @@ class ReviewItemRow(Base):
     decided_by = Column(String(100))
     decided_at = Column(DateTime)
     exported_at = Column(DateTime)
-    __table_args__ = (Index("ix_review_items_group_status", "group_id", "status", "id"),
-                      # Covers the review page's counts per group (kinds, topics, patients) without
-                      # reading the rows themselves.
-                      Index("ix_review_items_group_counts", "group_id", "status", "kind", "guessed_topic",
-                            "topic_confidence", "conversation_key"),
-                      Index("ix_review_items_status_decided", "status", "decided_at"))
+    __table_args__ = (
+        Index("ix_review_items_group_status", "group_id", "status", "id"),
+        # Covers the review page's counts per group (kinds, topics, patients) without
+        # reading the rows themselves.
+        Index(
+            "ix_review_items_group_counts",
+            "group_id",
+            "status",
+            "kind",
+            "guessed_topic",
+            "topic_confidence",
+            "conversation_key",
+        ),
+        Index("ix_review_items_status_decided", "status", "decided_at"),
+    )
 
 
 class FeedbackRow(Base):
@@ -198,11 +207,22 @@ def _decision_status(decision: str) -> Tuple[str, Optional[str]]:
 
 def _item_dict(row: ReviewItemRow) -> Dict[str, Any]:
     return {
-        "id": row.id, "at": row.at, "kind": row.kind, "text": row.text, "guessed_topic": row.guessed_topic,
-        "topic_confidence": row.topic_confidence, "intent": row.intent, "intent_confidence": row.intent_confidence,
-        "answer_topic": row.answer_topic, "group_id": row.group_id, "status": row.status,
-        "decided_topic": row.decided_topic, "decided_by": row.decided_by, "decided_at": row.decided_at,
-        "exported_at": row.exported_at, "conversation_key": row.conversation_key,
+        "id": row.id,
+        "at": row.at,
+        "kind": row.kind,
+        "text": row.text,
+        "guessed_topic": row.guessed_topic,
+        "topic_confidence": row.topic_confidence,
+        "intent": row.intent,
+        "intent_confidence": row.intent_confidence,
+        "answer_topic": row.answer_topic,
+        "group_id": row.group_id,
+        "status": row.status,
+        "decided_topic": row.decided_topic,
+        "decided_by": row.decided_by,
+        "decided_at": row.decided_at,
+        "exported_at": row.exported_at,
+        "conversation_key": row.conversation_key,
     }
 
 
@@ -227,13 +247,18 @@ class ReviewStore:
     def groups_for(self, vectoriser: str) -> List[Tuple[int, Dict[str, list], int]]:
         """(id, centroid, members) of every group made with this vectoriser."""
         with self.store.session() as session:
-            rows = session.execute(select(ReviewGroupRow.id, ReviewGroupRow.centroid, ReviewGroupRow.members)
-                                   .where(ReviewGroupRow.vectoriser == vectoriser)).all()
+            rows = session.execute(
+                select(ReviewGroupRow.id, ReviewGroupRow.centroid, ReviewGroupRow.members).where(
+                    ReviewGroupRow.vectoriser == vectoriser
+                )
+            ).all()
             return [(row.id, row.centroid, row.members) for row in rows]
 
     def items_of(self, conversation_key: str) -> List[Dict[str, Any]]:
         with self.store.session() as session:
-            rows = session.execute(select(ReviewItemRow).where(ReviewItemRow.conversation_key == conversation_key)).scalars()
+            rows = session.execute(
+                select(ReviewItemRow).where(ReviewItemRow.conversation_key == conversation_key)
+            ).scalars()
             return [_item_dict(row) for row in rows]
 
     def commit(self, batch: Batch) -> Dict[int, int]:
@@ -243,30 +268,55 @@ class ReviewStore:
             with self.store.session() as session:
                 moved = session.execute(
                     update(ReviewCursorRow)
-                    .where(and_(ReviewCursorRow.name == batch.cursor_name, ReviewCursorRow.last_event_id == batch.old_cursor))
+                    .where(
+                        and_(
+                            ReviewCursorRow.name == batch.cursor_name, ReviewCursorRow.last_event_id == batch.old_cursor
+                        )
+                    )
                     .values(last_event_id=batch.new_cursor, updated_at=utcnow())
                 )
                 if moved.rowcount != 1:
                     raise CursorMoved(batch.cursor_name)
                 ids = self._write_groups(session, batch)
                 for item in batch.items:
-                    session.add(ReviewItemRow(
-                        source=item.source, conversation_key=item.conversation_key, at=item.at, kind=item.kind,
-                        text=item.text[:MAX_TEXT], guessed_topic=item.guessed_topic,
-                        topic_confidence=round(float(item.topic_confidence), 4), intent=item.intent,
-                        intent_confidence=round(float(item.intent_confidence), 4), answer_topic=item.answer_topic,
-                        group_id=ids[item.group_key], status=OPEN,
-                    ))
+                    session.add(
+                        ReviewItemRow(
+                            source=item.source,
+                            conversation_key=item.conversation_key,
+                            at=item.at,
+                            kind=item.kind,
+                            text=item.text[:MAX_TEXT],
+                            guessed_topic=item.guessed_topic,
+                            topic_confidence=round(float(item.topic_confidence), 4),
+                            intent=item.intent,
+                            intent_confidence=round(float(item.intent_confidence), 4),
+                            answer_topic=item.answer_topic,
+                            group_id=ids[item.group_key],
+                            status=OPEN,
+                        )
+                    )
                 opened = Counter(ids[item.group_key] for item in batch.items)
                 for group_id, n in opened.items():
-                    session.execute(update(ReviewGroupRow).where(ReviewGroupRow.id == group_id)
-                                    .values(open_count=ReviewGroupRow.open_count + n))
+                    session.execute(
+                        update(ReviewGroupRow)
+                        .where(ReviewGroupRow.id == group_id)
+                        .values(open_count=ReviewGroupRow.open_count + n)
+                    )
                 for feedback in batch.feedback:
-                    session.add(FeedbackRow(source=feedback.source, conversation_key=feedback.conversation_key,
-                                            at=feedback.at, topic=feedback.topic, helpful=feedback.helpful))
+                    session.add(
+                        FeedbackRow(
+                            source=feedback.source,
+                            conversation_key=feedback.conversation_key,
+                            at=feedback.at,
+                            topic=feedback.topic,
+                            helpful=feedback.helpful,
+                        )
+                    )
                 for items in batch.renamed.values():
                     for item_id, text in items.items():
-                        session.execute(update(ReviewItemRow).where(ReviewItemRow.id == item_id).values(text=text[:MAX_TEXT]))
+                        session.execute(
+                            update(ReviewItemRow).where(ReviewItemRow.id == item_id).values(text=text[:MAX_TEXT])
+                        )
                 _add_counts(session, batch.counts)
                 return ids
         except IntegrityError as error:
@@ -279,14 +329,23 @@ class ReviewStore:
         now = utcnow()
         for change in batch.groups:
             if change.key < 0:
-                row = ReviewGroupRow(created_at=now, label=change.label[:MAX_TEXT], centroid=change.centroid,
-                                     members=change.members, open_count=0, vectoriser=change.vectoriser)
+                row = ReviewGroupRow(
+                    created_at=now,
+                    label=change.label[:MAX_TEXT],
+                    centroid=change.centroid,
+                    members=change.members,
+                    open_count=0,
+                    vectoriser=change.vectoriser,
+                )
                 session.add(row)
                 session.flush()
                 ids[change.key] = row.id
             else:
-                session.execute(update(ReviewGroupRow).where(ReviewGroupRow.id == change.key)
-                                .values(centroid=change.centroid, members=change.members))
+                session.execute(
+                    update(ReviewGroupRow)
+                    .where(ReviewGroupRow.id == change.key)
+                    .values(centroid=change.centroid, members=change.members)
+                )
                 ids[change.key] = change.key
         for item in batch.items:
             ids.setdefault(item.group_key, item.group_key)
@@ -298,29 +357,50 @@ class ReviewStore:
         """Groups with open items, largest first, each with examples, counts and the likeliest
         guessed topic; and how many such groups there are."""
         with self.store.session() as session:
-            total = session.execute(select(func.count(ReviewGroupRow.id)).where(ReviewGroupRow.open_count > 0)).scalar_one()
+            total = session.execute(
+                select(func.count(ReviewGroupRow.id)).where(ReviewGroupRow.open_count > 0)
+            ).scalar_one()
             rows = session.execute(
                 select(ReviewGroupRow.id, ReviewGroupRow.label, ReviewGroupRow.open_count, ReviewGroupRow.members)
                 .where(ReviewGroupRow.open_count > 0)
                 .order_by(ReviewGroupRow.open_count.desc(), ReviewGroupRow.id.asc())
-                .limit(limit).offset(offset)
+                .limit(limit)
+                .offset(offset)
             ).all()
             ids = [row.id for row in rows]
-            groups = {row.id: {"id": row.id, "label": row.label, "open": row.open_count, "members": row.members,
-                               "patients": 0, "kinds": {}, "topics": [], "examples": []} for row in rows}
+            groups = {
+                row.id: {
+                    "id": row.id,
+                    "label": row.label,
+                    "open": row.open_count,
+                    "members": row.members,
+                    "patients": 0,
+                    "kinds": {},
+                    "topics": [],
+                    "examples": [],
+                }
+                for row in rows
+            }
             if not ids:
                 return [], total
             open_items = and_(ReviewItemRow.group_id.in_(ids), ReviewItemRow.status == OPEN)
             for group_id, patients in session.execute(
                 select(ReviewItemRow.group_id, func.count(func.distinct(ReviewItemRow.conversation_key)))
-                .where(open_items).group_by(ReviewItemRow.group_id)
+                .where(open_items)
+                .group_by(ReviewItemRow.group_id)
             ):
                 groups[group_id]["patients"] = patients
             topics: Dict[int, Dict[str, List[float]]] = {gid: {} for gid in ids}
             for group_id, kind, topic, n, confidence in session.execute(
-                select(ReviewItemRow.group_id, ReviewItemRow.kind, ReviewItemRow.guessed_topic, func.count(ReviewItemRow.id),
-                       func.sum(ReviewItemRow.topic_confidence))
-                .where(open_items).group_by(ReviewItemRow.group_id, ReviewItemRow.kind, ReviewItemRow.guessed_topic)
+                select(
+                    ReviewItemRow.group_id,
+                    ReviewItemRow.kind,
+                    ReviewItemRow.guessed_topic,
+                    func.count(ReviewItemRow.id),
+                    func.sum(ReviewItemRow.topic_confidence),
+                )
+                .where(open_items)
+                .group_by(ReviewItemRow.group_id, ReviewItemRow.kind, ReviewItemRow.guessed_topic)
             ):
                 kinds = groups[group_id]["kinds"]
                 kinds[kind] = kinds.get(kind, 0) + n
@@ -328,12 +408,23 @@ class ReviewStore:
                 entry[0] += n
                 entry[1] += float(confidence or 0.0)
             for group in groups.values():
-                group["topics"] = sorted(({"topic": t, "count": int(n), "confidence": total_confidence / n if n else 0.0}
-                                          for t, (n, total_confidence) in topics[group["id"]].items()), key=lambda t: -t["count"])
+                group["topics"] = sorted(
+                    (
+                        {"topic": t, "count": int(n), "confidence": total_confidence / n if n else 0.0}
+                        for t, (n, total_confidence) in topics[group["id"]].items()
+                    ),
+                    key=lambda t: -t["count"],
+                )
                 # One short index scan per group (group, status, id), newest first.
-                group["examples"] = [_item_dict(row) for row in session.execute(
-                    select(ReviewItemRow).where(and_(ReviewItemRow.group_id == group["id"], ReviewItemRow.status == OPEN))
-                    .order_by(ReviewItemRow.id.desc()).limit(EXAMPLES_PER_GROUP)).scalars()]
+                group["examples"] = [
+                    _item_dict(row)
+                    for row in session.execute(
+                        select(ReviewItemRow)
+                        .where(and_(ReviewItemRow.group_id == group["id"], ReviewItemRow.status == OPEN))
+                        .order_by(ReviewItemRow.id.desc())
+                        .limit(EXAMPLES_PER_GROUP)
+                    ).scalars()
+                ]
             return [groups[i] for i in ids], total
 
     def group(self, group_id: int, limit: int = 200) -> Optional[Dict[str, Any]]:
@@ -342,14 +433,20 @@ class ReviewStore:
             if row is None:
                 return None
             items = session.execute(
-                select(ReviewItemRow).where(ReviewItemRow.group_id == group_id)
-                .order_by((ReviewItemRow.status == OPEN).desc(), ReviewItemRow.id.desc()).limit(limit)
+                select(ReviewItemRow)
+                .where(ReviewItemRow.group_id == group_id)
+                .order_by((ReviewItemRow.status == OPEN).desc(), ReviewItemRow.id.desc())
+                .limit(limit)
             ).scalars()
-            return {"id": row.id, "label": row.label, "open": row.open_count, "members": row.members,
-                    "items": [_item_dict(item) for item in items]}
+            return {
+                "id": row.id,
+                "label": row.label,
+                "open": row.open_count,
+                "members": row.members,
+                "items": [_item_dict(item) for item in items],
+            }
 
-    def decide(self, actor: str, decision: str, *, group_id: Optional[int] = None,
-               item_ids: Sequence[int] = ()) -> int:
+    def decide(self, actor: str, decision: str, *, group_id: Optional[int] = None, item_ids: Sequence[int] = ()) -> int:
         """Record a reviewer's decision for a group's open items, or for chosen items; returns how
         many items it changed. Exported items keep their decision (they are in the training data)."""
         status, topic = _decision_status(decision)
@@ -373,23 +470,34 @@ class ReviewStore:
                 row.decided_at = None if status == OPEN else now
             for gid, n in delta.items():
                 if n:
-                    session.execute(update(ReviewGroupRow).where(ReviewGroupRow.id == gid)
-                                    .values(open_count=ReviewGroupRow.open_count + n))
+                    session.execute(
+                        update(ReviewGroupRow)
+                        .where(ReviewGroupRow.id == gid)
+                        .values(open_count=ReviewGroupRow.open_count + n)
+                    )
             if changed:
                 groups = sorted({row.group_id for row in changed})
-                session.add(AuditRow(
-                    at=now, actor=actor, action="review_reopened" if status == OPEN else "review_decided",
-                    detail=(f"decision={topic or status} items={len(changed)} "
+                session.add(
+                    AuditRow(
+                        at=now,
+                        actor=actor,
+                        action="review_reopened" if status == OPEN else "review_decided",
+                        detail=(
+                            f"decision={topic or status} items={len(changed)} "
                             f"groups={','.join(str(g) for g in groups[:20])}{'...' if len(groups) > 20 else ''} "
-                            f"ids={','.join(str(r.id) for r in changed[:30])}{'...' if len(changed) > 30 else ''}")[:500],
-                ))
+                            f"ids={','.join(str(r.id) for r in changed[:30])}{'...' if len(changed) > 30 else ''}"
+                        )[:500],
+                    )
+                )
             return len(changed)
 
     def decided(self, statuses: Iterable[str], limit: int = 500) -> List[Dict[str, Any]]:
         with self.store.session() as session:
             rows = session.execute(
-                select(ReviewItemRow).where(ReviewItemRow.status.in_(list(statuses)))
-                .order_by(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc()).limit(limit)
+                select(ReviewItemRow)
+                .where(ReviewItemRow.status.in_(list(statuses)))
+                .order_by(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())
+                .limit(limit)
             ).scalars()
             return [_item_dict(row) for row in rows]
 
@@ -398,29 +506,49 @@ class ReviewStore:
         needs = ReviewItemRow.status == NEEDS_ANSWER
         with self.store.session() as session:
             found = session.execute(
-                select(ReviewItemRow.group_id, func.count(ReviewItemRow.id), func.count(func.distinct(ReviewItemRow.conversation_key)))
-                .where(needs).group_by(ReviewItemRow.group_id)
-                .order_by(func.count(ReviewItemRow.id).desc(), ReviewItemRow.group_id).limit(groups)
+                select(
+                    ReviewItemRow.group_id,
+                    func.count(ReviewItemRow.id),
+                    func.count(func.distinct(ReviewItemRow.conversation_key)),
+                )
+                .where(needs)
+                .group_by(ReviewItemRow.group_id)
+                .order_by(func.count(ReviewItemRow.id).desc(), ReviewItemRow.group_id)
+                .limit(groups)
             ).all()
             out = {gid: {"group_id": gid, "count": n, "patients": patients, "items": []} for gid, n, patients in found}
             if out:
                 ranked = (
-                    select(ReviewItemRow.id, func.row_number().over(
-                        partition_by=ReviewItemRow.group_id,
-                        order_by=(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())).label("rank"))
-                    .where(and_(needs, ReviewItemRow.group_id.in_(list(out)))).subquery()
+                    select(
+                        ReviewItemRow.id,
+                        func.row_number()
+                        .over(
+                            partition_by=ReviewItemRow.group_id,
+                            order_by=(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc()),
+                        )
+                        .label("rank"),
+                    )
+                    .where(and_(needs, ReviewItemRow.group_id.in_(list(out))))
+                    .subquery()
                 )
-                rows = session.execute(select(ReviewItemRow).join(ranked, ReviewItemRow.id == ranked.c.id)
-                                       .where(ranked.c.rank <= examples)
-                                       .order_by(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())).scalars()
+                rows = session.execute(
+                    select(ReviewItemRow)
+                    .join(ranked, ReviewItemRow.id == ranked.c.id)
+                    .where(ranked.c.rank <= examples)
+                    .order_by(ReviewItemRow.decided_at.desc(), ReviewItemRow.id.desc())
+                ).scalars()
                 for row in rows:
                     out[row.group_id]["items"].append(_item_dict(row))
             return [out[gid] for gid, _n, _p in found]
 
     def counts_by_status(self) -> Dict[str, int]:
         with self.store.session() as session:
-            return {status: n for status, n in session.execute(
-                select(ReviewItemRow.status, func.count(ReviewItemRow.id)).group_by(ReviewItemRow.status))}
+            return {
+                status: n
+                for status, n in session.execute(
+                    select(ReviewItemRow.status, func.count(ReviewItemRow.id)).group_by(ReviewItemRow.status)
+                )
+            }
 
     # ---- export ----
 
@@ -428,8 +556,8 @@ class ReviewStore:
         """Decided items (a topic or out of scope) not yet written to the training data."""
         with self.store.session() as session:
             rows = session.execute(
-                select(ReviewItemRow).where(and_(ReviewItemRow.status.in_([ASSIGNED, OUT_OF_SCOPE]),
-                                                 ReviewItemRow.exported_at.is_(None)))
+                select(ReviewItemRow)
+                .where(and_(ReviewItemRow.status.in_([ASSIGNED, OUT_OF_SCOPE]), ReviewItemRow.exported_at.is_(None)))
                 .order_by(ReviewItemRow.decided_at, ReviewItemRow.id)
             ).scalars()
             return [_item_dict(row) for row in rows]
@@ -438,7 +566,7 @@ class ReviewStore:
         now = utcnow()
         with self.store.session() as session:
             for start in range(0, len(item_ids), 500):
-                chunk = [int(i) for i in item_ids[start:start + 500]]
+                chunk = [int(i) for i in item_ids[start : start + 500]]
                 session.execute(update(ReviewItemRow).where(ReviewItemRow.id.in_(chunk)).values(exported_at=now))
             session.add(AuditRow(at=now, actor=actor, action="review_exported", detail=detail[:500]))
 
@@ -450,20 +578,33 @@ class ReviewStore:
         with self.store.session() as session:
             gone = session.execute(
                 select(ReviewItemRow.group_id, ReviewItemRow.status, func.count(ReviewItemRow.id))
-                .where(ReviewItemRow.at < older_than).group_by(ReviewItemRow.group_id, ReviewItemRow.status)
+                .where(ReviewItemRow.at < older_than)
+                .group_by(ReviewItemRow.group_id, ReviewItemRow.status)
             ).all()
             items = session.execute(delete(ReviewItemRow).where(ReviewItemRow.at < older_than)).rowcount
             for group_id, status, n in gone:
                 if status == OPEN:
-                    session.execute(update(ReviewGroupRow).where(ReviewGroupRow.id == group_id)
-                                    .values(open_count=ReviewGroupRow.open_count - n))
+                    session.execute(
+                        update(ReviewGroupRow)
+                        .where(ReviewGroupRow.id == group_id)
+                        .values(open_count=ReviewGroupRow.open_count - n)
+                    )
             remaining = select(ReviewItemRow.group_id).distinct()
-            session.execute(delete(ReviewGroupRow).where(ReviewGroupRow.id.not_in(remaining))
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                delete(ReviewGroupRow)
+                .where(ReviewGroupRow.id.not_in(remaining))
+                .execution_options(synchronize_session=False)
+            )
             feedback = session.execute(delete(FeedbackRow).where(FeedbackRow.at < older_than)).rowcount
-            session.add(AuditRow(at=utcnow(), actor=actor, action="review_purged",
-                                 detail=f"{items} review items and {feedback} feedback answers from before "
-                                        f"{older_than:%Y-%m-%d %H:%M} UTC"))
+            session.add(
+                AuditRow(
+                    at=utcnow(),
+                    actor=actor,
+                    action="review_purged",
+                    detail=f"{items} review items and {feedback} feedback answers from before "
+                    f"{older_than:%Y-%m-%d %H:%M} UTC",
+                )
+            )
             return items, feedback
 
     # ---- analytics ----
@@ -474,8 +615,10 @@ class ReviewStore:
         with self.store.session() as session:
             rows = session.execute(query, {"start": start.isoformat(), "end": end.isoformat()}).all()
         # SQLite hands back text, PostgreSQL dates; no ORM type handling on thousands of rows.
-        return [(day if isinstance(day, date) else date.fromisoformat(str(day)[:10]), metric, key, int(n))
-                for day, metric, key, n in rows]
+        return [
+            (day if isinstance(day, date) else date.fromisoformat(str(day)[:10]), metric, key, int(n))
+            for day, metric, key, n in rows
+        ]
 
     def add_counts(self, counts: Counter) -> None:
         """Add to the daily counts directly (seeding, tests); the collector adds them with a batch."""

@@ -20,6 +20,7 @@ def columns(row: Any, *names: str) -> Dict[str, Any]:
     """The named columns of a row, as a plain dict that outlives its session."""
     return {name: getattr(row, name) for name in names}
 
+
 # The patient's language, so the nurse line can call with an interpreter.
 LANGUAGES = {"en": "English", "es": "Spanish"}
 DEFAULT_LANGUAGE = "en"
@@ -123,7 +124,8 @@ class OutboxRow(Base):
 # Columns added after the first release, with the DDL that adds them to an older database
 # (create_all makes missing tables, never missing columns).
 LATER_COLUMNS = {
-    ("handoffs", "language"): f"ALTER TABLE handoffs ADD COLUMN language VARCHAR(8) NOT NULL DEFAULT '{DEFAULT_LANGUAGE}'",
+    (
+        "handoffs",
+        "language",
+    ): f"ALTER TABLE handoffs ADD COLUMN language VARCHAR(8) NOT NULL DEFAULT '{DEFAULT_LANGUAGE}'",
 }
-
-

@@ -49,8 +49,10 @@ Span = Tuple[int, int, str]
 
 
 def phone_spans(text: str) -> List[Span]:
-    return [(match.start, match.end, "PHONE_NUMBER")
-            for match in phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE)]
+    return [
+        (match.start, match.end, "PHONE_NUMBER")
+        for match in phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE)
+    ]
 
 
 def digit_spans(text: str) -> List[Span]:
@@ -120,7 +122,7 @@ class Scrubber:
     def spans(self, text: str, names: Iterable[str] = ()) -> List[Span]:
         found = phone_spans(text) + given_name_spans(text, names) + lead_in_name_spans(text)
         for result in self._load().analyze(text=text, language="en", entities=["EMAIL_ADDRESS", "PERSON"]):
-            words = re.findall(r"[^\W\d_]+", text[result.start:result.end].lower())
+            words = re.findall(r"[^\W\d_]+", text[result.start : result.end].lower())
             if result.entity_type == "PERSON" and words and all(word in self._keep for word in words):
                 continue  # the clinic's own words ("Botox" is no one's name)
             found.append((result.start, result.end, result.entity_type))
@@ -178,8 +180,13 @@ def _presidio_analyzer(spacy_model: str):
         ner_model_configuration=NerModelConfiguration(model_to_presidio_entity_mapping={"PERSON": "PERSON"}),
     )
     engine.load()
-    registry = RecognizerRegistry(recognizers=[OfflineEmailRecognizer(), SpacyRecognizer(supported_entities=["PERSON"]),
-                                               UnknownProperNames(engine.nlp["en"])])  # type: ignore[index]
+    registry = RecognizerRegistry(
+        recognizers=[
+            OfflineEmailRecognizer(),
+            SpacyRecognizer(supported_entities=["PERSON"]),
+            UnknownProperNames(engine.nlp["en"]),  # type: ignore[index]
+        ]
+    )
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
 
 
@@ -236,8 +243,12 @@ def unknown_name_spans(doc, words: set) -> List[Tuple[int, int]]:
         start, end = token.idx, token.idx + len(text)
         # Okonkwo-Reyes, O'Neill: the capitalised parts joined to it belong to the name.
         cursor = index + 1
-        while cursor + 1 < len(tokens) and tokens[cursor].text in ("-", "'", "’") and tokens[cursor + 1].text[:1].isupper() \
-                and tokens[cursor].idx == tokens[cursor - 1].idx + len(tokens[cursor - 1].text):
+        while (
+            cursor + 1 < len(tokens)
+            and tokens[cursor].text in ("-", "'", "’")
+            and tokens[cursor + 1].text[:1].isupper()
+            and tokens[cursor].idx == tokens[cursor - 1].idx + len(tokens[cursor - 1].text)
+        ):
             end = tokens[cursor + 1].idx + len(tokens[cursor + 1].text)
             cursor += 2
         spans.append((start, end))

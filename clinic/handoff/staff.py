@@ -42,14 +42,20 @@ def _roles(session: Session, user_id: int) -> Tuple[str, ...]:
 class Staff(Database):
     def create_user(self, username: str, password: str) -> None:
         with self._session() as session:
-            session.add(StaffUserRow(username=username, password_hash=generate_password_hash(password),
-                                     active=True, created_at=utcnow()))
+            session.add(
+                StaffUserRow(
+                    username=username, password_hash=generate_password_hash(password), active=True, created_at=utcnow()
+                )
+            )
             session.add(AuditRow(at=utcnow(), actor="admin", action="user_created", detail=f"user={username}"))
 
     def set_password(self, username: str, password: str) -> None:
         with self._session() as session:
-            result = session.execute(update(StaffUserRow).where(StaffUserRow.username == username)
-                                     .values(password_hash=generate_password_hash(password)))
+            result = session.execute(
+                update(StaffUserRow)
+                .where(StaffUserRow.username == username)
+                .values(password_hash=generate_password_hash(password))
+            )
             if result.rowcount != 1:
                 raise NotFound(username)
             user_id = session.execute(select(StaffUserRow.id).where(StaffUserRow.username == username)).scalar_one()
@@ -66,16 +72,22 @@ class Staff(Database):
             if role in _roles(session, user_id):
                 return False
             session.add(StaffRoleRow(user_id=user_id, role=role))
-            session.add(AuditRow(at=utcnow(), actor=actor, action="role_granted", detail=f"user={username} role={role}"))
+            session.add(
+                AuditRow(at=utcnow(), actor=actor, action="role_granted", detail=f"user={username} role={role}")
+            )
             return True
 
     def revoke_role(self, username: str, role: str, actor: str = "admin") -> bool:
         """Take a role away; False when the account did not have it. Takes effect on its next request."""
         with self._session() as session:
             user_id = self._user_id(session, username)
-            result = session.execute(delete(StaffRoleRow).where(and_(StaffRoleRow.user_id == user_id, StaffRoleRow.role == role)))
+            result = session.execute(
+                delete(StaffRoleRow).where(and_(StaffRoleRow.user_id == user_id, StaffRoleRow.role == role))
+            )
             if result.rowcount:
-                session.add(AuditRow(at=utcnow(), actor=actor, action="role_revoked", detail=f"user={username} role={role}"))
+                session.add(
+                    AuditRow(at=utcnow(), actor=actor, action="role_revoked", detail=f"user={username} role={role}")
+                )
             return bool(result.rowcount)
 
     def roles_of(self, username: str) -> Tuple[str, ...]:
@@ -108,11 +120,19 @@ class Staff(Database):
         now = utcnow()
         with self._session() as session:
             user = session.get(StaffUserRow, user_id)
-            row = StaffSessionRow(session_hash=_sha256(secret), user_id=user_id, csrf_token=secrets.token_urlsafe(32),
-                                  created_at=now, last_seen_at=now, expires_at=min(now + idle, now + maximum))
+            row = StaffSessionRow(
+                session_hash=_sha256(secret),
+                user_id=user_id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=min(now + idle, now + maximum),
+            )
             session.add(row)
             session.execute(delete(StaffSessionRow).where(StaffSessionRow.expires_at < now))
-            return secret, StaffSession(user_id, user.username, row.csrf_token, row.expires_at, _roles(session, user_id))
+            return secret, StaffSession(
+                user_id, user.username, row.csrf_token, row.expires_at, _roles(session, user_id)
+            )
 
     def touch_session(self, secret: str, idle: timedelta, maximum: timedelta) -> Optional[StaffSession]:
         """The live session for a cookie value, its idle expiry pushed on; None when expired."""
@@ -146,8 +166,11 @@ class Staff(Database):
 
     def revoke_token(self, name: str) -> None:
         with self._session() as session:
-            result = session.execute(update(ApiTokenRow).where(and_(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None)))
-                                     .values(revoked_at=utcnow()))
+            result = session.execute(
+                update(ApiTokenRow)
+                .where(and_(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None)))
+                .values(revoked_at=utcnow())
+            )
             if result.rowcount != 1:
                 raise NotFound(name)
             session.add(AuditRow(at=utcnow(), actor="admin", action="token_revoked", detail=f"token={name}"))

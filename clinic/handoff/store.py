@@ -25,9 +25,26 @@ from clinic.handoff.schema import DEFAULT_LANGUAGE, LANGUAGES, AuditRow, Base, H
 from clinic.handoff.staff import ROLES, Staff, StaffSession
 
 __all__ = [
-    "DEFAULT_LANGUAGE", "KINDS", "LANGUAGES", "OPEN_STATUSES", "OUTCOMES", "ROLES", "ROUTINE", "STATUSES",
-    "URGENCY_RANK", "AuditRow", "Base", "Conflict", "HandoffRow", "HandoffStore", "NewHandoff", "NotFound",
-    "StaffSession", "StoreUnavailable", "get_store", "utcnow",
+    "DEFAULT_LANGUAGE",
+    "KINDS",
+    "LANGUAGES",
+    "OPEN_STATUSES",
+    "OUTCOMES",
+    "ROLES",
+    "ROUTINE",
+    "STATUSES",
+    "URGENCY_RANK",
+    "AuditRow",
+    "Base",
+    "Conflict",
+    "HandoffRow",
+    "HandoffStore",
+    "NewHandoff",
+    "NotFound",
+    "StaffSession",
+    "StoreUnavailable",
+    "get_store",
+    "utcnow",
 ]
 
 

@@ -26,7 +26,14 @@ SEVERITIES = ("crisis", "emergency", "urgent")
 # Outcomes of a patient message.
 ANSWERED, ASKED_BACK, DEFLECTED = "answered", "asked_back", "deflected"
 RED_FLAG, FORM, BUTTON, CHITCHAT, HANDOFF, ERROR, OTHER = (
-    "red_flag", "form", "button", "chitchat", "handoff", "error", "other")
+    "red_flag",
+    "form",
+    "button",
+    "chitchat",
+    "handoff",
+    "error",
+    "other",
+)
 # The outcomes that count as a question the assistant had to answer (the analytics page's shares).
 QUESTION_OUTCOMES = (ANSWERED, ASKED_BACK, DEFLECTED)
 # What the review queue collects.
@@ -146,8 +153,15 @@ def read_conversation(events: Sequence[StoredEvent], low_confidence_below: float
             current_parse = data.get("parse_data") or {}
             text = str(data.get("text") or "")
             intent_name, intent_confidence = _intent(current_parse)
-            current = Turn(event.id, event.timestamp, text, OTHER, intent=intent_name,
-                           intent_confidence=intent_confidence, red_flag=_severity(current_parse))
+            current = Turn(
+                event.id,
+                event.timestamp,
+                text,
+                OTHER,
+                intent=intent_name,
+                intent_confidence=intent_confidence,
+                red_flag=_severity(current_parse),
+            )
             if active_loop == FORM_NAME:
                 current.outcome = FORM
             elif text.startswith("/"):
@@ -174,7 +188,9 @@ def read_conversation(events: Sequence[StoredEvent], low_confidence_below: float
             name_event_ids.append(event.id)
         elif kind == "session_started":
             active_loop = None
-        elif kind == "agent" and isinstance((data.get("data") or {}), dict) and FEEDBACK_KEY in (data.get("data") or {}):
+        elif (
+            kind == "agent" and isinstance((data.get("data") or {}), dict) and FEEDBACK_KEY in (data.get("data") or {})
+        ):
             close()
             feedback.append(_feedback(event, data["data"][FEEDBACK_KEY], turns))
             # The turn was finished by the feedback's arrival; later bot events belong to no one.
@@ -197,7 +213,9 @@ def _finish(turn: Turn, parse_data: Dict[str, Any], responses: Sequence[str], lo
         return
     if turn.outcome == ANSWERED:
         turn.topic = answered[0] if answered else turn.guessed_topic
-        if turn.topic == turn.guessed_topic and (turn.topic_confidence < low_below or turn.intent_confidence < low_below):
+        if turn.topic == turn.guessed_topic and (
+            turn.topic_confidence < low_below or turn.intent_confidence < low_below
+        ):
             turn.review = LOW_CONFIDENCE
     elif turn.outcome in (ASKED_BACK, DEFLECTED):
         turn.review = turn.outcome
@@ -216,4 +234,3 @@ def _feedback(event: StoredEvent, raw: Any, turns: Sequence[Turn]) -> Feedback:
     if topic is None and question is not None:
         topic = question.topic
     return Feedback(event.id, event.timestamp, bool(raw.get("helpful")), topic, question)
-

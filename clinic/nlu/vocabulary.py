@@ -31,11 +31,28 @@ ENTITY_TYPES: Tuple[str, ...] = ("body_part", "medication")
 _NON_NOUN_TAGS = {"RB", "RBR", "RBS", "RP", "IN", "TO", "VB", "VBD", "VBG", "VBN", "VBP", "VBZ"}
 _NON_NOUN_POS = {"ADV", "ADP", "PART", "VERB", "AUX"}
 # Without tags: words that make an ambiguous word a body part when they come just before it.
-_NOUN_CONTEXT = {"my", "the", "his", "her", "your", "their", "our", "a", "lower", "upper", "low",
-                 "mid", "middle", "left", "right", "sore", "bad", "both"}
+_NOUN_CONTEXT = {
+    "my",
+    "the",
+    "his",
+    "her",
+    "your",
+    "their",
+    "our",
+    "a",
+    "lower",
+    "upper",
+    "low",
+    "mid",
+    "middle",
+    "left",
+    "right",
+    "sore",
+    "bad",
+    "both",
+}
 
-__all__ = ["DEFAULT_VOCABULARY_PATH", "ENTITY_TYPES", "ClinicVocabulary", "load_vocabulary",
-           "extract"]
+__all__ = ["DEFAULT_VOCABULARY_PATH", "ENTITY_TYPES", "ClinicVocabulary", "load_vocabulary", "extract"]
 
 
 class ClinicVocabulary:

@@ -44,7 +44,9 @@ MAX_VOTES_PER_CONVERSATION = 100
 
 
 def _votes(tracker) -> list:
-    return [e for e in tracker.events if isinstance(e, AgentUttered) and isinstance(e.data, dict) and FEEDBACK_KEY in e.data]
+    return [
+        e for e in tracker.events if isinstance(e, AgentUttered) and isinstance(e.data, dict) and FEEDBACK_KEY in e.data
+    ]
 
 
 def _answer_event(tracker, text: str) -> Optional[BotUttered]:
@@ -72,8 +74,13 @@ class FeedbackInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             sender, answer, helpful = body.get("sender"), body.get("answer"), body.get("helpful")
-            if not (isinstance(sender, str) and 0 < len(sender) <= MAX_SENDER and isinstance(answer, str)
-                    and 0 < len(answer) <= MAX_ANSWER and isinstance(helpful, bool)):
+            if not (
+                isinstance(sender, str)
+                and 0 < len(sender) <= MAX_SENDER
+                and isinstance(answer, str)
+                and 0 < len(answer) <= MAX_ANSWER
+                and isinstance(helpful, bool)
+            ):
                 return response.json({"error": "send sender, answer and helpful (true or false)"}, status=400)
             agent = request.app.ctx.agent
             if agent is None or agent.tracker_store is None:
@@ -89,9 +96,12 @@ class FeedbackInput(InputChannel):
                     return response.json({"recorded": False, "reason": "this answer was rated already"})
                 if len(votes) >= MAX_VOTES_PER_CONVERSATION:
                     return response.json({"error": "too many votes in this conversation"}, status=429)
-                topic = str(answered.metadata.get("utter_action"))[len(FAQ_RESPONSE_PREFIX):]
-                tracker.update(AgentUttered(data={FEEDBACK_KEY: {
-                    "helpful": helpful, "topic": topic, "answer_at": answered.timestamp}}))
+                topic = str(answered.metadata.get("utter_action"))[len(FAQ_RESPONSE_PREFIX) :]
+                tracker.update(
+                    AgentUttered(
+                        data={FEEDBACK_KEY: {"helpful": helpful, "topic": topic, "answer_at": answered.timestamp}}
+                    )
+                )
                 await agent.tracker_store.save(tracker)
             logger.info("feedback recorded")
             return response.json({"recorded": True})

@@ -184,8 +184,15 @@ return 1
 class RedisIdempotencyStore(IdempotencyStore):
     """Shared by every replica; claims renewed by the lock store's heartbeat thread."""
 
-    def __init__(self, red: Any, key_prefix: Text, lease_seconds: float, heartbeat: Any,
-                 ttl_seconds: float = DEFAULT_TTL_SECONDS, max_hold_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        red: Any,
+        key_prefix: Text,
+        lease_seconds: float,
+        heartbeat: Any,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_hold_seconds: float = 300.0,
+    ) -> None:
         self.red = red
         self.key_prefix = key_prefix + "idem:"
         self.lease_ms = max(1, int(lease_seconds * 1000))

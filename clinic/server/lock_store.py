@@ -112,8 +112,9 @@ class ConversationLockStore(LockStore):
     """What both stores share: `lock()` takes a ticket, waits for its turn and always gives the
     ticket back. A subclass says how tickets are kept (`_issue`, `_turn`, `_acquired`, `_release`)."""
 
-    def __init__(self, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 poll_seconds: float = DEFAULT_POLL_SECONDS) -> None:
+    def __init__(
+        self, lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_seconds: float = DEFAULT_POLL_SECONDS
+    ) -> None:
         super().__init__()
         if float(lease_seconds) <= 0 or float(poll_seconds) <= 0:
             raise ValueError("lease_seconds and poll_seconds must be positive")
@@ -153,8 +154,9 @@ class ConversationLockStore(LockStore):
         return ticket
 
     @asynccontextmanager
-    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncGenerator[TicketLock, None]:
+    async def lock(
+        self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncGenerator[TicketLock, None]:
         """Holds the conversation's lock for the body of the `async with`: waits (at most
         `lock_lifetime`) until every ticket issued before this one is done or dead."""
         ticket = self.issue_ticket(conversation_id, lock_lifetime)
@@ -163,8 +165,9 @@ class ConversationLockStore(LockStore):
         finally:
             self.cleanup(conversation_id, ticket)
 
-    async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float,
-                            lock_lifetime: float = LOCK_LIFETIME) -> TicketLock:
+    async def _acquire_lock(
+        self, conversation_id: Text, ticket: int, wait_time_in_seconds: float, lock_lifetime: float = LOCK_LIFETIME
+    ) -> TicketLock:
         started = time.monotonic()
         deadline = started + float(lock_lifetime)
         poll = min(self.poll_seconds, wait_time_in_seconds) if wait_time_in_seconds > 0 else self.poll_seconds
@@ -172,21 +175,25 @@ class ConversationLockStore(LockStore):
             try:
                 ahead = self._turn(conversation_id, ticket)
             except Exception as error:
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}': "
-                                f"{type(error).__name__}: {error}") from error
+                raise LockError(
+                    f"Could not acquire lock for conversation_id '{conversation_id}': {type(error).__name__}: {error}"
+                ) from error
             if ahead is None:
                 raise LockError(f"Ticket {ticket} of conversation_id '{conversation_id}' lapsed while waiting.")
             if ahead == 0:
                 self._acquired(conversation_id, ticket, float(lock_lifetime))
                 waited = time.monotonic() - started
                 if waited > 0.001:
-                    logger.debug("Acquired lock for conversation '%s' (ticket %s) after %.3f s.",
-                                 conversation_id, ticket, waited)
+                    logger.debug(
+                        "Acquired lock for conversation '%s' (ticket %s) after %.3f s.", conversation_id, ticket, waited
+                    )
                 return TicketLock(conversation_id, deque([Ticket(ticket, time.time() + float(lock_lifetime))]))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}' "
-                                f"within {lock_lifetime} s ({ahead} message(s) ahead).")
+                raise LockError(
+                    f"Could not acquire lock for conversation_id '{conversation_id}' "
+                    f"within {lock_lifetime} s ({ahead} message(s) ahead)."
+                )
             await self._wakeups.wait(conversation_id, min(poll, remaining))
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
@@ -198,8 +205,12 @@ class ConversationLockStore(LockStore):
         try:
             self.finish_serving(conversation_id, ticket_number)
         except Exception as error:
-            logger.warning("Could not give back ticket %s of conversation '%s' (%s); it lapses "
-                           "with its lease.", ticket_number, conversation_id, type(error).__name__)
+            logger.warning(
+                "Could not give back ticket %s of conversation '%s' (%s); it lapses with its lease.",
+                ticket_number,
+                conversation_id,
+                type(error).__name__,
+            )
         self._wakeups.wake(conversation_id)
 
     def close(self) -> None:
@@ -213,8 +224,9 @@ class InMemoryConversationLockStore(ConversationLockStore):
     A holder that keeps the lock past Rasa's lock lifetime (a stuck message) is passed over, as
     Rasa's own tickets expire, so that it cannot block the conversation for good."""
 
-    def __init__(self, endpoint_config: Any = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self, endpoint_config: Any = None, lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_seconds: float = 0.5
+    ) -> None:
         workers = _configured_workers()
         if workers > 1:
             raise SeveralWorkersNeedRedis(
@@ -223,8 +235,9 @@ class InMemoryConversationLockStore(ConversationLockStore):
                 "clinic.server.lock_store.RedisConversationLockStore (see deploy/endpoints.replica.yml)."
             )
         kwargs = dict(getattr(endpoint_config, "kwargs", None) or {})
-        super().__init__(float(kwargs.get("lease_seconds", lease_seconds)),
-                         float(kwargs.get("poll_seconds", poll_seconds)))
+        super().__init__(
+            float(kwargs.get("lease_seconds", lease_seconds)), float(kwargs.get("poll_seconds", poll_seconds))
+        )
         # Ticket numbers are unique in the process, so a late cleanup never removes a newer ticket.
         self._numbers = itertools.count(1)
         # conversation -> ticket -> monotonic time its hold ends (None while it waits), in order.
@@ -244,8 +257,11 @@ class InMemoryConversationLockStore(ConversationLockStore):
             if number == ticket:
                 break
             if hold_ends is not None and hold_ends < now:
-                logger.warning("Conversation '%s': ticket %s held the lock past its lifetime; the "
-                               "next message goes ahead.", conversation_id, number)
+                logger.warning(
+                    "Conversation '%s': ticket %s held the lock past its lifetime; the next message goes ahead.",
+                    conversation_id,
+                    number,
+                )
                 del queue[number]
         return list(queue).index(ticket)
 
@@ -302,17 +318,22 @@ def _now_ms_lua() -> str:
 
 
 # KEYS: counter, tickets. ARGV: lease ms, keep ms. Returns the new ticket's number.
-ISSUE_LUA = _now_ms_lua() + """
+ISSUE_LUA = (
+    _now_ms_lua()
+    + """
 local ticket = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], ticket, now + tonumber(ARGV[1]))
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return ticket
 """
+)
 
 # KEYS: tickets. ARGV: ticket, lease ms, keep ms. Removes lapsed tickets of others, renews this
 # one. Returns {-1, 0} if this ticket is gone, else {number of live tickets ahead, 0}.
-TURN_LUA = _now_ms_lua() + """
+TURN_LUA = (
+    _now_ms_lua()
+    + """
 local fields = redis.call('HGETALL', KEYS[1])
 local mine = tonumber(ARGV[1])
 local present = false
@@ -332,10 +353,13 @@ redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {ahead, 0}
 """
+)
 
 # KEYS: tickets. ARGV: lease ms, keep ms, ticket... Renews the tickets still there (a lapsed one
 # nobody has removed yet may be renewed: nobody went ahead of it). Returns the ones gone.
-RENEW_LUA = _now_ms_lua() + """
+RENEW_LUA = (
+    _now_ms_lua()
+    + """
 local gone = {}
 for i = 3, #ARGV do
   if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
@@ -347,6 +371,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return gone
 """
+)
 
 # KEYS: tickets. ARGV: ticket. (An empty hash disappears by itself.)
 RELEASE_LUA = """
@@ -354,7 +379,9 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
 # KEYS: tickets. Removes lapsed tickets; returns how many live ones remain.
-REAP_LUA = _now_ms_lua() + """
+REAP_LUA = (
+    _now_ms_lua()
+    + """
 local fields = redis.call('HGETALL', KEYS[1])
 local live = 0
 for i = 1, #fields, 2 do
@@ -362,6 +389,7 @@ for i = 1, #fields, 2 do
 end
 return live
 """
+)
 
 
 class Heartbeat:
@@ -389,8 +417,9 @@ class Heartbeat:
                 return
             self._stop = threading.Event()
             self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, args=(self._stop,),
-                                            name="clinic-lock-heartbeat", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stop,), name="clinic-lock-heartbeat", daemon=True
+            )
             self._thread.start()
 
     def _run(self, stop: threading.Event) -> None:
@@ -402,8 +431,7 @@ class Heartbeat:
             try:
                 renewal()
             except Exception as error:  # Redis away for a moment: the next beat tries again
-                logger.warning("Lease renewal failed (%s); retrying in %.1f s.", type(error).__name__,
-                               self.interval)
+                logger.warning("Lease renewal failed (%s); retrying in %.1f s.", type(error).__name__, self.interval)
 
     def stop(self) -> None:
         self._stop.set()
@@ -420,16 +448,35 @@ def _as_bool(value: Any) -> bool:
 class RedisConversationLockStore(ConversationLockStore):
     """Replicas and Sanic workers sharing one Redis: atomic tickets, leases renewed by a thread."""
 
-    def __init__(self, endpoint_config: Any = None, host: Text = "localhost", port: int = 6379, db: int = 1,
-                 username: Optional[Text] = None, password: Optional[Text] = None, use_ssl: bool = False,
-                 key_prefix: Optional[Text] = None, socket_timeout: float = 5.0,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_seconds: float = DEFAULT_POLL_SECONDS,
-                 redis_client: Any = None) -> None:
+    def __init__(
+        self,
+        endpoint_config: Any = None,
+        host: Text = "localhost",
+        port: int = 6379,
+        db: int = 1,
+        username: Optional[Text] = None,
+        password: Optional[Text] = None,
+        use_ssl: bool = False,
+        key_prefix: Optional[Text] = None,
+        socket_timeout: float = 5.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        redis_client: Any = None,
+    ) -> None:
         import redis
 
-        options: Dict[str, Any] = dict(host=host, port=port, db=db, username=username, password=password, use_ssl=use_ssl,
-                       key_prefix=key_prefix, socket_timeout=socket_timeout, lease_seconds=lease_seconds,
-                       poll_seconds=poll_seconds)
+        options: Dict[str, Any] = dict(
+            host=host,
+            port=port,
+            db=db,
+            username=username,
+            password=password,
+            use_ssl=use_ssl,
+            key_prefix=key_prefix,
+            socket_timeout=socket_timeout,
+            lease_seconds=lease_seconds,
+            poll_seconds=poll_seconds,
+        )
         if endpoint_config is not None:
             if getattr(endpoint_config, "url", None):
                 options["host"] = endpoint_config.url
@@ -442,10 +489,15 @@ class RedisConversationLockStore(ConversationLockStore):
             raise ValueError(f"key_prefix must be letters, digits, '-' or '_': {prefix!r}")
         self.key_prefix = (prefix + ":" if prefix else "") + "convlock:"
         self.red = redis_client or redis.Redis(
-            host=str(options["host"]), port=int(options["port"]), db=int(options["db"]),
-            username=options["username"] or None, password=options["password"] or None,
-            ssl=_as_bool(options["use_ssl"]), socket_timeout=float(options["socket_timeout"]),
-            socket_connect_timeout=float(options["socket_timeout"]), health_check_interval=30,
+            host=str(options["host"]),
+            port=int(options["port"]),
+            db=int(options["db"]),
+            username=options["username"] or None,
+            password=options["password"] or None,
+            ssl=_as_bool(options["use_ssl"]),
+            socket_timeout=float(options["socket_timeout"]),
+            socket_connect_timeout=float(options["socket_timeout"]),
+            health_check_interval=30,
         )
         self._issue_script = self.red.register_script(ISSUE_LUA)
         self._turn_script = self.red.register_script(TURN_LUA)
@@ -467,16 +519,21 @@ class RedisConversationLockStore(ConversationLockStore):
         return f"{self.key_prefix}{{{conversation_id}}}:t"
 
     def _issue(self, conversation_id: Text, lock_lifetime: float) -> int:
-        ticket = int(self._issue_script(keys=[self._counter_key(conversation_id), self._tickets_key(conversation_id)],
-                                        args=[self.lease_ms, COUNTER_KEEP_MS]))
+        ticket = int(
+            self._issue_script(
+                keys=[self._counter_key(conversation_id), self._tickets_key(conversation_id)],
+                args=[self.lease_ms, COUNTER_KEEP_MS],
+            )
+        )
         with self._live_guard:
             self._live[(conversation_id, ticket)] = time.monotonic() + lock_lifetime
         self.heartbeat.ensure_running()
         return ticket
 
     def _turn(self, conversation_id: Text, ticket: int) -> Optional[int]:
-        ahead, _ = self._turn_script(keys=[self._tickets_key(conversation_id)],
-                                     args=[ticket, self.lease_ms, COUNTER_KEEP_MS])
+        ahead, _ = self._turn_script(
+            keys=[self._tickets_key(conversation_id)], args=[ticket, self.lease_ms, COUNTER_KEEP_MS]
+        )
         return None if int(ahead) < 0 else int(ahead)
 
     def _acquired(self, conversation_id: Text, ticket: int, lock_lifetime: float) -> None:
@@ -495,21 +552,29 @@ class RedisConversationLockStore(ConversationLockStore):
             for (conversation_id, ticket), until in list(self._live.items()):
                 if until < now:
                     del self._live[(conversation_id, ticket)]
-                    logger.warning("Conversation '%s': ticket %s passed the lock lifetime; its lease "
-                                   "is no longer renewed.", conversation_id, ticket)
+                    logger.warning(
+                        "Conversation '%s': ticket %s passed the lock lifetime; its lease is no longer renewed.",
+                        conversation_id,
+                        ticket,
+                    )
                 else:
                     by_conversation.setdefault(conversation_id, []).append(ticket)
         if not by_conversation:
             return
         pipe = self.red.pipeline(transaction=False)
         for conversation_id, tickets in by_conversation.items():
-            self._renew_script(keys=[self._tickets_key(conversation_id)],
-                               args=[self.lease_ms, COUNTER_KEEP_MS, *tickets], client=pipe)
+            self._renew_script(
+                keys=[self._tickets_key(conversation_id)], args=[self.lease_ms, COUNTER_KEEP_MS, *tickets], client=pipe
+            )
         for conversation_id, gone in zip(by_conversation, pipe.execute()):
             for ticket in gone or []:
-                logger.error("Conversation '%s': the lease of ticket %s lapsed before it was renewed "
-                             "(process stalled for over %.1f s?).", conversation_id, int(ticket),
-                             self.lease_seconds)
+                logger.error(
+                    "Conversation '%s': the lease of ticket %s lapsed before it was renewed "
+                    "(process stalled for over %.1f s?).",
+                    conversation_id,
+                    int(ticket),
+                    self.lease_seconds,
+                )
                 with self._live_guard:
                     self._live.pop((conversation_id, int(ticket)), None)
 
@@ -541,8 +606,9 @@ class RedisConversationLockStore(ConversationLockStore):
         if self._idempotency is None:
             from clinic.server.idempotency import RedisIdempotencyStore
 
-            self._idempotency = RedisIdempotencyStore(self.red, self.key_prefix[: -len("convlock:")],
-                                                      self.lease_seconds, self.heartbeat)
+            self._idempotency = RedisIdempotencyStore(
+                self.red, self.key_prefix[: -len("convlock:")], self.lease_seconds, self.heartbeat
+            )
         return self._idempotency
 
     def close(self) -> None:

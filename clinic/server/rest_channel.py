@@ -54,8 +54,11 @@ def idempotency_store_for(app: Any) -> IdempotencyStore:
     if provider is not None:
         return provider()
     if _fallback_store is None:
-        logger.warning("The lock store (%s) keeps no idempotency keys: they are kept in this process "
-                       "only. Use clinic.server.lock_store's stores (endpoints.yml).", type(lock_store).__name__)
+        logger.warning(
+            "The lock store (%s) keeps no idempotency keys: they are kept in this process "
+            "only. Use clinic.server.lock_store's stores (endpoints.yml).",
+            type(lock_store).__name__,
+        )
         _fallback_store = InMemoryIdempotencyStore()
     return _fallback_store
 
@@ -70,8 +73,14 @@ class IdempotentRestInput(RestInput):
     def name(cls) -> Text:
         return "rest"
 
-    async def _handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: Optional[Text],
-                      sender: Text, input_channel: Text, metadata: Optional[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    async def _handle(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: Optional[Text],
+        sender: Text,
+        input_channel: Text,
+        metadata: Optional[Dict[Text, Any]],
+    ) -> List[Dict[Text, Any]]:
         collector = CollectingOutputChannel()
         try:
             await on_new_message(UserMessage(text, collector, sender, input_channel=input_channel, metadata=metadata))
@@ -82,8 +91,12 @@ class IdempotentRestInput(RestInput):
             logger.error("rest: message of conversation '%s' timed out", sender)
             raise
         except Exception as failure:
-            logger.error("rest: message of conversation '%s' failed (%s)", sender, type(failure).__name__,
-                         exc_info=logger.isEnabledFor(logging.DEBUG))
+            logger.error(
+                "rest: message of conversation '%s' failed (%s)",
+                sender,
+                type(failure).__name__,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
             raise MessageFailed(500, "the message could not be handled") from failure
         return collector.messages
 
@@ -106,8 +119,12 @@ class IdempotentRestInput(RestInput):
                 return error(400, "expected a JSON object")
             sender, text = body.get("sender"), body.get("message")
             metadata = body.get("metadata")
-            if not isinstance(sender, str) or not sender or not isinstance(text, str) \
-                    or not isinstance(metadata, (dict, type(None))):
+            if (
+                not isinstance(sender, str)
+                or not sender
+                or not isinstance(text, str)
+                or not isinstance(metadata, (dict, type(None)))
+            ):
                 return error(400, "expected sender and message as strings (and metadata as an object)")
             input_channel = self._extract_input_channel(request)
             key = request.headers.get(HEADER) or (metadata or {}).get(METADATA_FIELD)
@@ -115,8 +132,10 @@ class IdempotentRestInput(RestInput):
                 return error(400, "invalid idempotency key")
 
             if self._stream(request):  # streaming answers cannot be replayed: Rasa's way, no key
-                return response.stream(self.stream_response(on_new_message, text, sender, input_channel, metadata),
-                                       content_type="text/event-stream")
+                return response.stream(
+                    self.stream_response(on_new_message, text, sender, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
             if key is None:
                 try:
                     return response.json(await self._handle(on_new_message, text, sender, input_channel, metadata))
@@ -136,8 +155,10 @@ class IdempotentRestInput(RestInput):
                     # An earlier request with this key died: it may have stored the message.
                     replies = await self._from_tracker(request.app, sender, key)
                     if replies is not None:
-                        logger.info("rest: conversation '%s': a resent message was already stored; "
-                                    "answered from the tracker", sender)
+                        logger.info(
+                            "rest: conversation '%s': a resent message was already stored; answered from the tracker",
+                            sender,
+                        )
                         store.finish(sender, key, claim.token, replies)
                         return response.json(replies, headers={"Idempotent-Replayed": "true"})
                 replies = await self._handle(on_new_message, text, sender, input_channel, metadata)
@@ -148,8 +169,10 @@ class IdempotentRestInput(RestInput):
                 store.abandon(sender, key, claim.token)
                 raise
             if not store.finish(sender, key, claim.token, replies):
-                logger.warning("rest: conversation '%s': the claim of an idempotency key lapsed while "
-                               "its message was handled", sender)
+                logger.warning(
+                    "rest: conversation '%s': the claim of an idempotency key lapsed while its message was handled",
+                    sender,
+                )
             return response.json(replies)
 
         return webhook

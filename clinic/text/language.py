@@ -66,9 +66,22 @@ class LanguageSpec:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "LanguageSpec":
-        known = {"version", "supported", "default", "candidates", "min_words", "min_confidence",
-                 "other_min_words", "other_min_confidence", "lean_share", "lean_min_share",
-                 "lean_min_probability", "other_max_common_share", "markers", "common_words"}
+        known = {
+            "version",
+            "supported",
+            "default",
+            "candidates",
+            "min_words",
+            "min_confidence",
+            "other_min_words",
+            "other_min_confidence",
+            "lean_share",
+            "lean_min_share",
+            "lean_min_probability",
+            "other_max_common_share",
+            "markers",
+            "common_words",
+        }
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"language settings: unknown keys {sorted(unknown)}")
@@ -76,10 +89,13 @@ class LanguageSpec:
         candidates = tuple(raw.get("candidates") or supported)
         if not set(supported) <= set(candidates):
             raise ValueError("language settings: every supported language must be a candidate")
-        markers = {lang: frozenset(plain(str(m)) for m in words or ())
-                   for lang, words in (raw.get("markers") or {}).items()}
-        common = {lang: frozenset(plain(str(w)) for w in words or ())
-                  for lang, words in (raw.get("common_words") or {}).items()}
+        markers = {
+            lang: frozenset(plain(str(m)) for m in words or ()) for lang, words in (raw.get("markers") or {}).items()
+        }
+        common = {
+            lang: frozenset(plain(str(w)) for w in words or ())
+            for lang, words in (raw.get("common_words") or {}).items()
+        }
         if not (set(markers) | set(common)) <= set(supported):
             raise ValueError("language settings: markers and common words only for supported languages")
         return cls(
@@ -158,12 +174,14 @@ class LanguageDetector:
         if detected in spec.supported:
             sure = enough and confidence >= spec.min_confidence and agrees(detected)
             return LanguageGuess(detected if sure else None, detected, confidence, words, likely)
-        if (words >= spec.other_min_words and confidence >= spec.other_min_confidence
-                and sum(common.values()) <= spec.other_max_common_share * words):
+        if (
+            words >= spec.other_min_words
+            and confidence >= spec.other_min_confidence
+            and sum(common.values()) <= spec.other_max_common_share * words
+        ):
             return LanguageGuess(OTHER, detected, confidence, words, likely)
         # Not sure of another language either: a clear lean to English or Spanish decides.
-        sure = (enough and share >= spec.lean_min_share and supported[best] >= spec.lean_min_probability
-                and agrees(best))
+        sure = enough and share >= spec.lean_min_share and supported[best] >= spec.lean_min_probability and agrees(best)
         return LanguageGuess(best if sure else None, detected, confidence, words, likely)
 
 
@@ -183,7 +201,7 @@ def get_detector(path: Optional[Path] = None) -> LanguageDetector:
 
 
 def supported_language(value: object, spec: Optional[LanguageSpec] = None) -> Optional[str]:
-    """"es", "es-MX", "ES", "spanish"... -> "es"; None for anything the assistant does not speak."""
+    """ "es", "es-MX", "ES", "spanish"... -> "es"; None for anything the assistant does not speak."""
     if not isinstance(value, str):
         return None
     spec = spec or LanguageSpec()

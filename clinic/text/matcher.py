@@ -64,8 +64,7 @@ _NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ous", "as", "ys", "'s")
 def _singular(word: str) -> str:
     """A noun's singular for lemma patterns ("pills" -> "pill", "hives" -> "hive"). A wrong
     guess ("always" -> "alway") only adds a pattern that matches nothing."""
-    if len(word) <= 3 or not word.isalpha() or not word.endswith("s") \
-            or word.endswith(_NOT_PLURAL_ENDINGS):
+    if len(word) <= 3 or not word.isalpha() or not word.endswith("s") or word.endswith(_NOT_PLURAL_ENDINGS):
         return word
     if word.endswith("ies"):
         return word[:-3] + "y"

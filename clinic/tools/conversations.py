@@ -82,8 +82,9 @@ def turns_from_events(events: List[Dict[str, Any]]) -> List[Turn]:
         elif not turns:
             continue
         elif kind == "bot":
-            turns[-1].replies.append({"text": event.get("text") or "",
-                                      "response": (event.get("metadata") or {}).get("utter_action") or ""})
+            turns[-1].replies.append(
+                {"text": event.get("text") or "", "response": (event.get("metadata") or {}).get("utter_action") or ""}
+            )
         elif kind == "action" and event.get("name") != "action_listen":
             turns[-1].actions.append(event["name"])
         elif kind == "slot":
@@ -103,8 +104,9 @@ class RestPlayer:
 
     def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
         body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(self.base_url + "/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base_url + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=90) as response:
             return json.loads(response.read())
 
@@ -129,13 +131,12 @@ def load_followups() -> List[Dict[str, Any]]:
 
 def repeated_replies(turns: List[Turn]) -> List[int]:
     """Indexes of turns whose reply is word for word the reply to the turn before."""
-    return [i for i in range(1, len(turns))
-            if turns[i].reply_text and turns[i].reply_text == turns[i - 1].reply_text]
+    return [i for i in range(1, len(turns)) if turns[i].reply_text and turns[i].reply_text == turns[i - 1].reply_text]
 
 
 def _check(turn: Turn, expected: str) -> bool:
     if expected.startswith("text: "):
-        return expected[len("text: "):] in turn.reply_text
+        return expected[len("text: ") :] in turn.reply_text
     if expected.startswith("faq/"):
         return f"utter_{expected}" in turn.responses
     return any(r == expected or r.startswith(expected + "_") for r in turn.responses)
@@ -154,7 +155,7 @@ def score_callback(conversation: Dict[str, Any], turns: List[Turn]) -> Result:
     says = conversation["says"]
     if len(turns) != len(says):
         problems.append(f"{len(turns)} turns recorded for {len(says)} messages")
-    span = turns[conversation.get("starts", 0):]
+    span = turns[conversation.get("starts", 0) :]
     allowed = int(conversation["questions"])
     asked = sum(1 for turn in span for response in turn.responses if _is_question(response))
     references = [i for i, turn in enumerate(span) if REFERENCE.search(turn.reply_text)]
@@ -199,8 +200,9 @@ def score_followup(exchange: Dict[str, Any], turns: List[Turn]) -> Result:
     return Result(f"{exchange['first']} -> {exchange['then']}", not problems, problems, turns)
 
 
-def run_all(player: RestPlayer, workers: int = 4,
-            progress: Optional[Callable[[str], None]] = None) -> Dict[str, List[Result]]:
+def run_all(
+    player: RestPlayer, workers: int = 4, progress: Optional[Callable[[str], None]] = None
+) -> Dict[str, List[Result]]:
     """Plays both sets (a few conversations at a time) and scores them."""
     callbacks, followups = load_callbacks(), load_followups()
 

@@ -107,7 +107,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._send(200, page, "text/html", send_body)
             return
         if path.startswith("/widget/"):
-            found = _inside(WIDGET_DIR, path[len("/widget/"):])
+            found = _inside(WIDGET_DIR, path[len("/widget/") :])
         else:
             found = _inside(DEMO_DIR, path.lstrip("/"))
         if found is None:
@@ -163,8 +163,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Serve the clinic's demo page with the chat widget.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--rasa-url", type=_http_url, default="http://localhost:5005",
-                        help="the Rasa server the widget talks to, as the browser reaches it")
+    parser.add_argument(
+        "--rasa-url",
+        type=_http_url,
+        default="http://localhost:5005",
+        help="the Rasa server the widget talks to, as the browser reaches it",
+    )
     parser.add_argument("--primary-color", type=_color, default=DEFAULT_COLOR)
     args = parser.parse_args(argv)
     server = make_server(args.host, args.port, args.rasa_url, args.primary_color)

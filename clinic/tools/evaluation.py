@@ -109,8 +109,11 @@ class Report:
 
 def nlu_blocks(nlu_dir: Path = NLU_DIR) -> List[Dict[str, Any]]:
     """Every block of the NLU data (intents, lookup tables, regexes, synonyms), files in name order."""
-    return [block for path in sorted(nlu_dir.rglob("*.yml"))
-            for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []]
+    return [
+        block
+        for path in sorted(nlu_dir.rglob("*.yml"))
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []
+    ]
 
 
 def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:

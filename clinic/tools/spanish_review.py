@@ -83,9 +83,12 @@ def out_of_date(register: Optional[Dict[str, Dict]] = None) -> List[str]:
     """Ids whose register entry is missing, stale or left over."""
     register = load_register() if register is None else register
     texts = spanish_texts()
-    stale = [i for i, (en, es) in texts.items()
-             if (register.get(i) or {}).get("spanish") != _fingerprint(es)
-             or (register.get(i) or {}).get("english") != _fingerprint(en)]
+    stale = [
+        i
+        for i, (en, es) in texts.items()
+        if (register.get(i) or {}).get("spanish") != _fingerprint(es)
+        or (register.get(i) or {}).get("english") != _fingerprint(en)
+    ]
     return sorted(stale + [i for i in register if i not in texts])
 
 
@@ -94,8 +97,9 @@ def update(register: Dict[str, Dict]) -> Dict[str, Dict]:
     for text_id, (en, es) in spanish_texts().items():
         entry = register.get(text_id) or {}
         same = entry.get("spanish") == _fingerprint(es) and entry.get("english") == _fingerprint(en)
-        updated[text_id] = entry if same else {"english": _fingerprint(en), "spanish": _fingerprint(es),
-                                               "review": "pending"}
+        updated[text_id] = (
+            entry if same else {"english": _fingerprint(en), "spanish": _fingerprint(es), "review": "pending"}
+        )
     return updated
 
 
@@ -104,8 +108,11 @@ def pending(register: Dict[str, Dict]) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic.tools.spanish_review", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic.tools.spanish_review",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--update", action="store_true", help="record new or changed texts as pending")
     parser.add_argument("--approve", help="a text id, or 'all' for every pending text")
     parser.add_argument("--reviewer", help="who reviewed (with --approve)")
