@@ -300,3 +300,10 @@ def test_a_call_back_asked_for_in_so_many_words(text, asks):
     from clinic.dialogue.routing import asks_for_a_call
 
     assert asks_for_a_call(text) is asks
+
+
+@pytest.mark.parametrize("name", ["Ana de la Cruz", "José del Río", "Sato Testperson"])
+def test_family_names_with_particles_are_names_on_both_sides(name):
+    from clinic.handoff.form_answers import looks_like_name
+
+    assert looks_like_details(name) and looks_like_name(name)

@@ -2,6 +2,9 @@
 
 Everything but the sign-in page and its stylesheet needs a signed-in member of staff (or, for the
 JSON API, a bearer token). Run it with `python -m clinic.console --port 8080` (waitress).
+
+May import: ``clinic.handoff``, ``clinic.settings``, ``clinic.topics``, ``clinic.severity``,
+``clinic.responses``; never ``clinic.nlu`` or ``clinic.red_flags`` (the console never loads TensorFlow).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any, Collection, Mapping, Optional
 
 from clinic.dialogue.context import Context
 from clinic.dialogue.followups import NURSE_LINE, REFERENCE, Reading, resolve
+from clinic.dialogue.names import NOT_NAME_WORDS
 from clinic.dialogue.parts import topics_to_answer
 
 ANSWER_IN_CONTEXT = "action_answer_in_context"
@@ -31,81 +32,6 @@ _NOT_A_NAME = re.compile(
     r"will|would|should|thanks|thank|thx|hi|hello|hey|maybe|later|not|i|i'm|im|please|stop|cancel|bye|the|my|a|an)\b",
     re.IGNORECASE,
 )
-# Everyday words that say a short reply is not a name (a name is often read as a greeting, a
-# goodbye or "are you a bot?" by the NLU, so the words decide).
-_EVERYDAY = {
-    "bye",
-    "goodbye",
-    "later",
-    "bot",
-    "robot",
-    "human",
-    "person",
-    "real",
-    "nurse",
-    "number",
-    "phone",
-    "call",
-    "thanks",
-    "thank",
-    "yes",
-    "yeah",
-    "no",
-    "ok",
-    "okay",
-    "stop",
-    "hi",
-    "hello",
-    "hey",
-    "please",
-    "sorry",
-    "help",
-    "time",
-    "any",
-    "about",
-    "the",
-    "my",
-    "is",
-    "are",
-    "it",
-    "that",
-    "this",
-    "of",
-    "for",
-    "to",
-    "and",
-    "not",
-    "good",
-    "great",
-    "fine",
-    "sure",
-    "maybe",
-    "you",
-    "me",
-    "what",
-    "how",
-    "why",
-    "when",
-    "si",
-    "sí",
-    "gracias",
-    "hola",
-    "vale",
-    "claro",
-    "bueno",
-    "adiós",
-    "adios",
-    "enfermera",
-    "número",
-    "numero",
-    "llamar",
-    "por",
-    "favor",
-    "qué",
-    "que",
-    "cómo",
-    "como",
-}
 # Intents that are not an answer to the offer, whatever the words.
 _NOT_DETAILS = {"deny", "nurse_line_number", "ask_why", "book_appointment", "request_callback"}
 
@@ -144,7 +70,7 @@ def looks_like_details(text: str, strict: bool = False) -> bool:
     if not _NAME_LIKE.match(text) or _NOT_A_NAME.match(text) or len(text) > 60 or text.endswith("?"):
         return False
     words = text.replace(",", " ").split()
-    if {w.lower().strip(".'’") for w in words} & _EVERYDAY:
+    if {w.lower().strip(".'’") for w in words} & NOT_NAME_WORDS:
         return False
     return not strict or (len(words) >= 2 and all(w[0].isupper() for w in words))
 

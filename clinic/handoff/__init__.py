@@ -1,6 +1,7 @@
 """The nurse-line side: the handoff database, handoff records built from a conversation, patient
 input checks, the callback window, the webhook notifier and retention.
 
-May import: ``clinic.settings``, ``clinic.topics``, ``clinic.severity``; never ``clinic.nlu`` or
+May import: ``clinic.settings``, ``clinic.topics``, ``clinic.severity``, ``clinic.responses``, and
+``clinic.dialogue`` (plain Python, read alike by the context policy); never ``clinic.nlu`` or
 ``clinic.red_flags`` (the Rasa server does not load this side).
 """
