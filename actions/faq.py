@@ -46,11 +46,14 @@ class ActionTopicFit(Action):
             return []
         said = set()
         language = tracker.get_slot(LANGUAGE_SLOT)
+        responses = _responses(domain)
         for entity in tracker.latest_message.get("entities") or []:
-            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")), language)
-            if fit and fit not in said:
-                said.add(fit)
-                dispatcher.utter_message(text=fit)
+            fit = topic.fit_for(entity.get("entity", ""), str(entity.get("value", "")), responses, language)
+            # Several named parts can share one answer ("neck and back"): it is said once.
+            said_as = fit and (str(responses[fit[0]]), tuple(sorted(fit[1].items())))
+            if fit and said_as not in said:
+                said.add(said_as)
+                dispatcher.utter_message(response=fit[0], **fit[1])
         return []
 
 
@@ -162,7 +165,7 @@ class ActionAnswerInContext(Action):
             return False
         entity, value = resolution.entity
         by_value = f"utter_detail_{topic}_{value}"
-        fit = load_contract().topics[topic].fit_for(entity, value, language)
+        fit = load_contract().topics[topic].fit_for(entity, value, responses, language)
         if by_value in responses and by_value not in context.previous_responses:
             if not same:
                 dispatcher.utter_message(response=f"utter_faq/{topic}")
@@ -171,7 +174,7 @@ class ActionAnswerInContext(Action):
         if fit:
             if not same:
                 dispatcher.utter_message(response=f"utter_faq/{topic}")
-            dispatcher.utter_message(text=fit)
+            dispatcher.utter_message(response=fit[0], **fit[1])
             return True
         if same:
             dispatcher.utter_message(response=NOT_COVERED, subject=value.replace("_", " "))

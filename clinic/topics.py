@@ -1,12 +1,12 @@
-"""The topic contract (clinic/data/topics.yml): topic ids, button titles, sources and answer fits,
-in English and in Spanish."""
+"""The topic contract (clinic/data/topics.yml): topic ids, button titles and sources, in English and
+in Spanish, and which of the domain's responses fits a body part or medication the patient named."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -23,9 +23,7 @@ SPANISH = "es"
 class Topic:
     id: str
     title: str
-    fits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     title_es: str = ""
-    fits_es: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     names_es: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -35,16 +33,18 @@ class Topic:
     def title_in(self, language: Optional[str]) -> str:
         return (self.title_es or self.title) if language == SPANISH else self.title
 
-    def fit_for(self, entity: str, value: str, language: Optional[str] = None) -> Optional[str]:
-        """What the documents support for a body part or medication the patient named, in the
-        conversation's language."""
-        spanish = language == SPANISH
-        by_value = (self.fits_es if spanish else self.fits).get(entity) or {}
-        text = by_value.get(value) or by_value.get("_other")
-        if not text:
-            return None
-        name = value.replace("_", " ")
-        return text.format(value=self.names_es.get(value, name) if spanish else name)
+    def fit_for(
+        self, entity: str, value: str, responses: Collection[str], language: Optional[str] = None
+    ) -> Optional[Tuple[str, Dict[str, str]]]:
+        """The response saying what the documents support for a body part or medication the patient
+        named (its name and the value it names), when the domain has one for this topic."""
+        exact, other = f"utter_fit_{self.id}_{value}", f"utter_fit_{self.id}_other_{entity}"
+        if exact in responses:
+            return exact, {}
+        if other in responses:
+            name = value.replace("_", " ")
+            return other, {"value": self.names_es.get(value, name) if language == SPANISH else name}
+        return None
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,7 @@ def load_contract() -> Contract:
         topic_id: Topic(
             id=topic_id,
             title=spec["title"],
-            fits=spec.get("fits") or {},
             title_es=spec.get("title_es") or "",
-            fits_es=spec.get("fits_es") or {},
             names_es=names_es,
         )
         for topic_id, spec in raw["topics"].items()

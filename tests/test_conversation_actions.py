@@ -194,7 +194,7 @@ def test_a_body_part_follow_up_gets_the_fit_for_the_last_topic():
         faq("what about the neck?", "conditions_treated", [{"entity": "body_part", "value": "neck"}]),
     ]
     messages, returned = run_action(ActionAnswerInContext(), events, DOMAIN)
-    assert responses(messages) == ["Yes, the neck is one of the usual places for these injections."]
+    assert responses(messages) == ["utter_fit_injection_sites_neck"]
     assert slots(returned) == {"last_topic": "injection_sites"}
 
 

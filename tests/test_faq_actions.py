@@ -1,7 +1,17 @@
 """The FAQ actions, run on replayed conversations."""
 
+import yaml
+
 from actions.faq import ActionClarifyTopic, ActionTopicFit
+from clinic.settings import PROJECT_ROOT
 from tests.replay import run_action, user_event
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def fit_texts(messages):
+    """The English text of each fit said, with its {value} filled as Rasa fills it."""
+    return [DOMAIN["responses"][m["response"]][0]["text"].format(value=m.get("value", "")) for m in messages]
 
 
 def selector(*ranked):
@@ -24,33 +34,40 @@ def test_a_named_usual_site_gets_a_yes():
         faq_question("do you inject knees", [("injection_sites", 0.97)], [{"entity": "body_part", "value": "knee"}]),
         {"event": "action", "name": "utter_faq"},
     ]
-    messages, _ = run_action(ActionTopicFit(), events)
-    assert [m["text"] for m in messages] == ["Yes, the knee is one of the usual places for these injections."]
+    messages, _ = run_action(ActionTopicFit(), events, DOMAIN)
+    assert fit_texts(messages) == ["Yes, the knee is one of the usual places for these injections."]
 
 
 def test_an_unlisted_site_is_not_promised():
     events = [
         faq_question("can you inject my jaw", [("injection_sites", 0.9)], [{"entity": "body_part", "value": "jaw"}])
     ]
-    messages, _ = run_action(ActionTopicFit(), events)
-    assert "don't list the jaw" in messages[0]["text"]
-    assert "nurse line" in messages[0]["text"]
+    messages, _ = run_action(ActionTopicFit(), events, DOMAIN)
+    assert "don't list the jaw" in fit_texts(messages)[0]
+    assert "nurse line" in fit_texts(messages)[0]
 
 
 def test_botox_is_confirmed_as_a_possible_medicine():
     events = [
         faq_question("do you use botox", [("medications", 0.9)], [{"entity": "medication", "value": "botulinum_toxin"}])
     ]
-    messages, _ = run_action(ActionTopicFit(), events)
-    assert "Botox" in messages[0]["text"]
+    messages, _ = run_action(ActionTopicFit(), events, DOMAIN)
+    assert "Botox" in fit_texts(messages)[0]
+
+
+def test_parts_that_share_an_answer_get_it_once():
+    parts = [{"entity": "body_part", "value": v} for v in ("neck", "back")]
+    events = [faq_question("does it work for neck and back pain", [("conditions_treated", 0.95)], parts)]
+    messages, _ = run_action(ActionTopicFit(), events, DOMAIN)
+    assert len(messages) == 1 and "neck, back, arms and legs" in fit_texts(messages)[0]
 
 
 def test_no_entity_or_no_fit_says_nothing_more():
-    assert run_action(ActionTopicFit(), [faq_question("how soon does it work", [("onset", 0.99)])])[0] == []
+    assert run_action(ActionTopicFit(), [faq_question("how soon does it work", [("onset", 0.99)])], DOMAIN)[0] == []
     knee_onset = faq_question(
         "how soon will my knee feel better", [("onset", 0.99)], [{"entity": "body_part", "value": "knee"}]
     )
-    assert run_action(ActionTopicFit(), [knee_onset])[0] == []
+    assert run_action(ActionTopicFit(), [knee_onset], DOMAIN)[0] == []
 
 
 def test_an_unsure_question_offers_the_likely_topics_and_a_nurse():

@@ -1,7 +1,7 @@
 """The bilingual clinician's review of the Spanish texts patients read.
 
-Every Spanish reply (the ``language: es`` variations in domain.yml) and every Spanish topic title and
-answer fit (clinic/data/topics.yml) is listed in ``clinic/data/spanish_review.yml`` with a
+Every Spanish reply (the ``language: es`` variations in domain.yml) and every Spanish topic title
+(clinic/data/topics.yml) is listed in ``clinic/data/spanish_review.yml`` with a
 fingerprint of its text, its English counterpart's fingerprint, and its review: ``pending``, or who
 approved it and when. A text edited after its review, or whose English text changed, goes back to
 ``pending``; a test fails while the register is out of date with the texts.
@@ -58,10 +58,6 @@ def spanish_texts() -> Dict[str, Tuple[str, str]]:
     for topic_id, spec in topics["topics"].items():
         if spec.get("title_es"):
             texts[f"topic/{topic_id}/title"] = (spec["title"], spec["title_es"])
-        for entity, by_value in (spec.get("fits_es") or {}).items():
-            for value, text in by_value.items():
-                english = ((spec.get("fits") or {}).get(entity) or {}).get(value, "")
-                texts[f"topic/{topic_id}/fit/{entity}/{value}"] = (english, text)
     names = topics.get("body_part_names_es") or {}
     if names:
         texts["topic/body_part_names_es"] = (", ".join(names), ", ".join(names.values()))
