@@ -113,3 +113,12 @@ def test_a_miss_after_an_answer_is_a_first_miss_again():
     ]
     messages, _ = run_action(ActionClarifyTopic(), events)
     assert messages[0]["response"] == "utter_clarify_rephrase"
+
+
+def test_a_spanish_fit_names_the_part_in_spanish():
+    from clinic.topics import load_contract
+
+    topic = load_contract().topics["injection_sites"]
+    name, filled = topic.fit_for("body_part", "hip", DOMAIN["responses"], "es")
+    spanish = next(v for v in DOMAIN["responses"][name] if v.get("condition"))
+    assert filled == {"value": "la cadera"} and "no mencionan la cadera" in spanish["text"].format(**filled)
