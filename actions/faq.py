@@ -17,12 +17,11 @@ from clinic.dialogue.parts import MAX_ANSWERS, topics_to_answer
 from clinic.topics import load_contract, selected_topic, topic_ranking
 
 CLARIFY_ACTION = "action_clarify_topic"
-NURSE_BUTTON = {"title": "Talk to a nurse", "payload": "/request_nurse"}
+NURSE_BUTTON = "utter_nurse_button"
 CLARIFY_RESPONSES = ("utter_clarify_topic", "utter_clarify_rephrase")
 SAME_TOPIC = "utter_follow_up_same_topic"
 GIVE_UP = "utter_clarify_give_up"
 NOT_COVERED = "utter_follow_up_not_covered"
-NURSE_BUTTON_ES = {"title": "Hablar con una enfermera", "payload": "/request_nurse"}
 LANGUAGE_SLOT = "language"
 # Topics below this share of the response selector's belief are not worth offering as a guess.
 MIN_CANDIDATE_CONFIDENCE = 0.1
@@ -59,6 +58,15 @@ class ActionTopicFit(Action):
 
 def _responses(domain: Domain) -> Dict[Text, Any]:
     return domain.get("responses") or {}
+
+
+def _nurse_buttons(domain: Domain, language: Optional[Text]) -> List[Dict[Text, Any]]:
+    """The "talk to a nurse" button, titled in the conversation's language as the domain words it."""
+    variations = _responses(domain).get(NURSE_BUTTON) or []
+    wanted = [v for v in variations if any(c.get("value") == language for c in v.get("condition") or [])]
+    plain = [v for v in variations if not v.get("condition")]
+    title = (wanted or plain or [{}])[0].get("text")
+    return [{"title": title, "payload": "/request_nurse"}] if title else []
 
 
 def related_topics(topic: Optional[Text], domain: Domain) -> List[Text]:
@@ -210,14 +218,14 @@ class ActionAnswerInContext(Action):
         candidates = list(dict.fromkeys(related + ranked))[:MAX_CANDIDATES]
         if candidates:
             language = tracker.get_slot(LANGUAGE_SLOT) if tracker else None
-            nurse = NURSE_BUTTON_ES if language == "es" else NURSE_BUTTON
+            nurse = _nurse_buttons(domain, language)
             dispatcher.utter_message(
                 response="utter_clarify_topic",
                 buttons=[
                     {"title": contract.topics[t].title_in(language), "payload": contract.topics[t].payload}
                     for t in candidates
                 ]
-                + [nurse],
+                + nurse,
             )
         else:
             dispatcher.utter_message(response="utter_clarify_rephrase")

@@ -78,14 +78,14 @@ def test_an_unsure_question_offers_the_likely_topics_and_a_nurse():
             response_selector=selector(("duration", 0.45), ("recovery", 0.4), ("procedure", 0.1), ("onset", 0.03)),
         )
     ]
-    messages, _ = run_action(ActionClarifyTopic(), events)
+    messages, _ = run_action(ActionClarifyTopic(), events, DOMAIN)
     assert messages[0]["response"] == "utter_clarify_topic"
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["faq:duration", "faq:recovery", "faq:procedure", "/request_nurse"]
 
 
 def test_gibberish_asks_to_rephrase():
-    messages, _ = run_action(ActionClarifyTopic(), [user_event("asdfgh", "nlu_fallback")])
+    messages, _ = run_action(ActionClarifyTopic(), [user_event("asdfgh", "nlu_fallback")], DOMAIN)
     assert messages[0]["response"] == "utter_clarify_rephrase"
 
 
@@ -97,7 +97,7 @@ def test_a_second_miss_in_a_row_hands_over_to_the_nurse_line():
         {"event": "action", "name": "action_listen"},
         user_event("still blah", "nlu_fallback"),
     ]
-    messages, _ = run_action(ActionClarifyTopic(), events)
+    messages, _ = run_action(ActionClarifyTopic(), events, DOMAIN)
     assert messages[0]["response"] == "utter_clarify_give_up"
 
 
@@ -111,7 +111,7 @@ def test_a_miss_after_an_answer_is_a_first_miss_again():
         {"event": "action", "name": "action_listen"},
         user_event("blah again", "nlu_fallback"),
     ]
-    messages, _ = run_action(ActionClarifyTopic(), events)
+    messages, _ = run_action(ActionClarifyTopic(), events, DOMAIN)
     assert messages[0]["response"] == "utter_clarify_rephrase"
 
 
@@ -122,3 +122,13 @@ def test_a_spanish_fit_names_the_part_in_spanish():
     name, filled = topic.fit_for("body_part", "hip", DOMAIN["responses"], "es")
     spanish = next(v for v in DOMAIN["responses"][name] if v.get("condition"))
     assert filled == {"value": "la cadera"} and "no mencionan la cadera" in spanish["text"].format(**filled)
+
+
+def test_the_nurse_button_speaks_the_conversations_language():
+    events = [
+        {"event": "slot", "name": "language", "value": "es"},
+        user_event("cuanto", "nlu_fallback", response_selector=selector(("duration", 0.45), ("recovery", 0.4))),
+    ]
+    messages, _ = run_action(ActionClarifyTopic(), events, DOMAIN)
+    assert messages[0]["buttons"][-1] == {"title": "Hablar con una enfermera", "payload": "/request_nurse"}
+    assert messages[0]["buttons"][0]["title"] == "¿Cuánto dura el alivio?"
