@@ -20,7 +20,7 @@ from clinic.tools.evaluation import training_texts
 
 
 def measure(threads: int = 1, repeats: int = 2) -> Dict[str, Any]:
-    from clinic.nlu.sentence_encoder import MODEL_NAME, SentenceEncoder
+    from clinic.text.encoder import MODEL_NAME, SentenceEncoder
 
     started = time.perf_counter()
     encoder = SentenceEncoder(threads)

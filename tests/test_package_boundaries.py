@@ -17,7 +17,7 @@ ALLOWED = {
     "dialogue": {"settings", "topics", "responses"},
     "nlu": SHARED | {"text", "red_flags", "dialogue"},
     "server": {"settings"},
-    "handoff": SHARED | {"dialogue"},
+    "handoff": SHARED | {"dialogue", "text"},
     "console": SHARED | {"handoff"},
 }
 FOLDERS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())

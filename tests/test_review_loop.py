@@ -27,9 +27,11 @@ from tests.handoff_samples import PII_STRINGS
 from tests.review_script import build, personal_details, run
 from tests.test_console import sign_in
 
-# Measured on the scripted set with the TF-IDF grouping (scripts/review_loop.py prints it): at least
-# this share of deflected or asked-back questions lands in its question's own group.
-RIGHT_GROUP_FLOOR = 0.9
+# Issue 16: every deflected or asked-back question lands in its question's own group. The n-grams
+# alone placed 95 of 97 (insurance apart from "medicare"); with the sentence embedding all of them
+# (102 of 102 through the bot; offline, scripts/review_loop.py --groups: 136 of 136 at any
+# threshold from 0.22 to 0.30).
+RIGHT_GROUP_FLOOR = 1.0
 
 
 def tracker_url(test_env, rasa_server) -> str:

@@ -9,8 +9,8 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUEN
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.nlu import sentence_encoder
-from clinic.nlu.sentence_encoder import DIMENSIONS, SentenceEncoder, SentenceEncoderFeaturizer, WordPiece
+from clinic.nlu.sentence_encoder import SentenceEncoderFeaturizer
+from clinic.text.encoder import DIMENSIONS, SentenceEncoder, WordPiece, model_files
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_typographic_case_and_accents_read_alike(encoder):
 
 
 def test_wordpiece_splits_as_bert_uncased():
-    tokenizer = WordPiece(sentence_encoder.model_files()["vocab"])
+    tokenizer = WordPiece(model_files()["vocab"])
     assert tokenizer.words("Don’t  SHOTS!! café") == ["don", "’", "t", "shots", "!", "!", "cafe"]
     ids = tokenizer.ids("trigger point injections")
     assert ids[0] == tokenizer.cls and ids[-1] == tokenizer.sep and tokenizer.unk not in ids

@@ -168,19 +168,19 @@ class Families:
         self._patterns: List[Tuple[str, re.Pattern[str]]] = []
         for label, words in families.items():
             alternatives = sorted(
-                (re.escape(normalise(str(w)).rstrip("*")) + (r"\w*" if str(w).endswith("*") else "")
-                 for w in words if str(w).strip()),
-                key=len, reverse=True,
+                (
+                    re.escape(normalise(str(w)).rstrip("*")) + (r"\w*" if str(w).endswith("*") else "")
+                    for w in words
+                    if str(w).strip()
+                ),
+                key=len,
+                reverse=True,
             )
             if alternatives:
-                self._patterns.append(
-                    (label, re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)"))
-                )
+                self._patterns.append((label, re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)")))
 
     def view(self, text: str) -> str:
-        hits = sorted(
-            (m.start(), label) for label, pattern in self._patterns for m in pattern.finditer(text)
-        )
+        hits = sorted((m.start(), label) for label, pattern in self._patterns for m in pattern.finditer(text))
         return " ".join(label for _, label in hits)
 
 
@@ -204,28 +204,39 @@ def build_classifier(families: Optional[Families] = None):
     fast and deterministic."""
     views = []
     if families is not None:
-        views.append(("families", TfidfVectorizer(preprocessor=families.view, ngram_range=(1, 2),
-                                                  token_pattern=r"\S+", lowercase=False,
-                                                  sublinear_tf=True)))
+        views.append(
+            (
+                "families",
+                TfidfVectorizer(
+                    preprocessor=families.view,
+                    ngram_range=(1, 2),
+                    token_pattern=r"\S+",
+                    lowercase=False,
+                    sublinear_tf=True,
+                ),
+            )
+        )
     features = FeatureUnion(
-        views + [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True,
-                                      token_pattern=r"(?u)\b\w+\b")),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                                      sublinear_tf=True)),
+        views
+        + [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
         ]
     )
-    return make_pipeline(
-        features, LogisticRegression(C=32.0, class_weight="balanced", max_iter=3000)
-    )
+    return make_pipeline(features, LogisticRegression(C=32.0, class_weight="balanced", max_iter=3000))
 
 
 class LearnedBackstop:
     """A fitted classifier and the probability each severity needs before it is reported."""
 
-    def __init__(self, examples: Sequence[Tuple[str, str]], thresholds: Mapping[str, float],
-                 families: Optional[Families] = None, overrides_context_at: float = 1.0,
-                 normaliser: Optional[Normaliser] = None) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Tuple[str, str]],
+        thresholds: Mapping[str, float],
+        families: Optional[Families] = None,
+        overrides_context_at: float = 1.0,
+        normaliser: Optional[Normaliser] = None,
+    ) -> None:
         unknown = {name for name in thresholds if Severity.parse(name) is None}
         if unknown:
             raise ValueError(f"backstop thresholds for unknown severities: {sorted(unknown)}")

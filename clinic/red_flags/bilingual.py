@@ -60,8 +60,9 @@ def spanish_doc(text: str) -> Doc:
 
 
 class BilingualDetector:
-    def __init__(self, english: RedFlagDetector, spanish: RedFlagDetector,
-                 backstop: Optional["LearnedBackstop"] = None) -> None:
+    def __init__(
+        self, english: RedFlagDetector, spanish: RedFlagDetector, backstop: Optional["LearnedBackstop"] = None
+    ) -> None:
         self.english = english
         self.spanish = spanish
         self.backstop = backstop
@@ -75,8 +76,9 @@ class BilingualDetector:
         self.english.backstop = backstop
         self.spanish.backstop = backstop
 
-    def detect_all(self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False,
-                   clearly_english: bool = False) -> List[Finding]:
+    def detect_all(
+        self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False, clearly_english: bool = False
+    ) -> List[Finding]:
         """Every red flag either rule set keeps, most severe first; the backstop's (the whole
         message) first when it is more severe than every rule's. A phrase both languages have
         ("convulsion", "no puedo") is read in context by the rules of the language the message
@@ -87,30 +89,49 @@ class BilingualDetector:
         sdoc = spanish_doc("" if clearly_english and not leans_spanish else text)
         english = self.english.explain(english_doc) if english_doc is not None else []
         spanish = self.spanish.explain(sdoc)
-        english_findings = (RedFlagDetector._rule_findings(english_doc, [c for c in english if c.kept])
-                            if english_doc is not None else [])
-        spanish_findings = [Finding(f.severity, f.category, text[f.start:f.end], f.start, f.end)
-                            for f in RedFlagDetector._rule_findings(sdoc, [c for c in spanish if c.kept])]
+        english_findings = (
+            RedFlagDetector._rule_findings(english_doc, [c for c in english if c.kept])
+            if english_doc is not None
+            else []
+        )
+        spanish_findings = [
+            Finding(f.severity, f.category, text[f.start : f.end], f.start, f.end)
+            for f in RedFlagDetector._rule_findings(sdoc, [c for c in spanish if c.kept])
+        ]
         if leans_spanish:
             english_findings = _not_set_aside(english_findings, sdoc, spanish)
         elif english_doc is not None:
             spanish_findings = _not_set_aside(spanish_findings, english_doc, english)
         findings = sorted(english_findings + spanish_findings, key=lambda f: (-rank_of(f.severity), f.start))
         if self.backstop is not None:
-            judge, doc, candidates = (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
+            judge, doc, candidates = (
+                (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
+            )
             learned = judge._backstop_finding(doc, candidates) if doc is not None else None
             if learned and (not findings or rank_of(learned.severity) > rank_of(findings[0].severity)):
                 # the folded text has the message's offsets; the phrase is the message's own
-                findings.insert(0, Finding(learned.severity, learned.category, text[learned.start:learned.end],
-                                           learned.start, learned.end))
+                findings.insert(
+                    0,
+                    Finding(
+                        learned.severity,
+                        learned.category,
+                        text[learned.start : learned.end],
+                        learned.start,
+                        learned.end,
+                    ),
+                )
         return findings
 
-    def detect(self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False,
-               clearly_english: bool = False) -> Optional[Finding]:
+    def detect(
+        self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False, clearly_english: bool = False
+    ) -> Optional[Finding]:
         findings = self.detect_all(english_doc, text, leans_spanish, clearly_english)
         return findings[0] if findings else None
 
 
-def load_bilingual(english: Union[str, Path, None] = None, spanish: Union[str, Path, None] = None,
-                   backstop: Optional["LearnedBackstop"] = None) -> BilingualDetector:
+def load_bilingual(
+    english: Union[str, Path, None] = None,
+    spanish: Union[str, Path, None] = None,
+    backstop: Optional["LearnedBackstop"] = None,
+) -> BilingualDetector:
     return BilingualDetector(load_detector(english), load_detector(spanish or SPANISH_RULES_DIR), backstop)

@@ -1,4 +1,5 @@
-"""Patient text handling shared by the NLU and the red-flag rules (normalisation, phrase matching).
+"""Patient text handling shared by the NLU, the red-flag rules and the review queue (normalisation,
+phrase matching, the sentence encoder).
 
-May import: spaCy and the standard library; nothing else of the project.
+May import: spaCy, numpy, ONNX Runtime and the standard library; nothing else of the project.
 """
