@@ -338,7 +338,7 @@ def test_redis_waiting_is_bounded_and_a_holder_past_its_lifetime_stops_renewing(
 
 # ---------------------------------------------------------------------------------- processes
 WORKER = """
-import asyncio, json, sys, time
+import asyncio, sys
 import redis
 from clinic.server.lock_store import RedisConversationLockStore
 port, prefix, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
