@@ -304,6 +304,18 @@ def test_negation(dropped_by, severity_of, text, stage):
         ("no joke i can't breathe", "emergency"),
         ("the bleeding won't stop", "urgent"),
         ("the numbness hasn't gone away", "urgent"),
+        # a crisis statement after a comma or an "and" is a clause of its own: a denial of
+        # something else does not reach it; its own denial, or a list of denied crisis words, does
+        ("no appetite, i want to die", "crisis"),
+        ("no appetite, want to die", "crisis"),
+        ("not sleeping and want to die", "crisis"),
+        ("can't sleep, want to end it all", "crisis"),
+        ("no energy, thinking about killing myself", "crisis"),
+        ("never had suicidal thoughts, no plans to hurt myself", "none"),
+        ("i don't want to die", "none"),
+        ("i'm not depressed or suicidal", "none"),
+        ("no thoughts of suicide, self harm or anything like that", "none"),
+        ("no fever, chills", "none"),
     ],
 )
 def test_negation_scope(severity_of, text, expected):

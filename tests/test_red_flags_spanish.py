@@ -53,6 +53,27 @@ def test_spanish_development_messages(name, nlp, detectors):
     assert len(VIGNETTES) >= 100
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # a denial of something else does not reach a crisis statement after a comma or a "y"
+        ("no como nada, quiero desaparecer para siempre", "crisis"),
+        ("no tengo hambre, quiero morirme", "crisis"),
+        ("no duermo y quiero morirme", "crisis"),
+        # its own denial does, and so does a list of denied crisis words
+        ("no quiero morir", "none"),
+        ("no me quiero morir, solo quiero que se me quite el dolor", "none"),
+        ("no estoy deprimida ni tengo ideas suicidas", "none"),
+        ("no tengo pensamientos suicidas, ni ganas de hacerme daño", "none"),
+        # a list of denied symptoms still works
+        ("no fiebre, escalofríos ni pus", "none"),
+        ("sin fiebre, sin escalofríos", "none"),
+    ],
+)
+def test_a_denial_does_not_reach_a_crisis_statement_in_the_next_clause(nlp, detectors, text, expected):
+    assert _severity(detectors["rules alone"], nlp, text) == expected
+
+
 def test_accents_are_folded_letter_for_letter():
     text = "Me desmayé y la niña no respira ¿qué hago?"
     assert fold(text) == "Me desmaye y la nina no respira ¿que hago?"

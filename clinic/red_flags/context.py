@@ -83,7 +83,12 @@ class Window:
             self.own.update(range(s, e))
         # words between the parts of a combination ("throat feels like it's swelling")
         self.gap = [i for i in range(c.start, c.end) if i not in self.own]
-        self.back5 = scan_back(f, c.start, NEGATION_WINDOW)
+        # A denial reaches back over a list of negated symptoms ("no fever, chills"). A crisis
+        # statement after a comma or an "and" is a clause of its own: a denial of something else
+        # must not silence it ("no appetite, want to die", "no como nada, quiero desaparecer"),
+        # while its own denial sits right before it ("i don't want to die", "no quiero morir").
+        crisis_items = f.crisis_tokens if self.crisis else None
+        self.back5 = scan_back(f, c.start, NEGATION_WINDOW, list_of=crisis_items)
         self.back8 = scan_back(f, c.start, HYPOTHETICAL_WINDOW)
         self.clause_back = scan_back(f, c.start, QUESTION_WINDOW)
         self.fwd5 = scan_forward(f, c.end, AFTER_WINDOW)

@@ -13,12 +13,13 @@ message is judged against the same tokens.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.tokens import Doc, Token
 
 from clinic.red_flags.spec import ClauseWords
+from clinic.severity import Severity
 from clinic.text.matcher import LemmaPhraseMatcher
 
 if TYPE_CHECKING:  # (triggers reads sentence ends from here)
@@ -63,6 +64,8 @@ class MessageFeatures:
     trigger_tokens: Set[int]
     first_person_report: List[bool]
     words: ClauseWords
+    # the tokens of crisis triggers: the items a denied list of crisis statements may hold
+    crisis_tokens: Set[int] = field(default_factory=set)
 
     def text(self, span: Span) -> str:
         return " ".join(self.lower[span[0] : span[1]])
@@ -116,9 +119,12 @@ def features(
                 restart_at[t.i] = True
 
     trigger_tokens: Set[int] = set()
+    crisis_tokens: Set[int] = set()
     for c in candidates:
         for s, e in c.parts:
             trigger_tokens.update(range(s, e))
+            if c.severity is Severity.CRISIS:
+                crisis_tokens.update(range(s, e))
 
     return MessageFeatures(
         n,
@@ -135,6 +141,7 @@ def features(
         trigger_tokens,
         _first_person_reports(lower, trigger_tokens, words),
         words,
+        crisis_tokens,
     )
 
 
@@ -163,11 +170,22 @@ def _first_person_reports(lower: List[str], trigger_tokens: Set[int], words: Cla
 
 
 def scan_back(
-    f: MessageFeatures, start: int, window: int, lists_ok: bool = True, stop_at_restart: bool = True
+    f: MessageFeatures,
+    start: int,
+    window: int,
+    lists_ok: bool = True,
+    stop_at_restart: bool = True,
+    list_of: Optional[Set[int]] = None,
 ) -> List[int]:
     """Token positions before `start` in the same clause, nearest first. Words of other triggers
     do not count towards the window, so that "no fever, chills, redness or swelling" stays in the
-    reach of "no"."""
+    reach of "no".
+
+    With `list_of` (the tokens of the triggers a list may hold), the reach is that of a denial of
+    a crisis statement: a comma passes only when one of those stands right before it ("no
+    suicidal thoughts, self harm or plans"), and a joiner only when it is a negation carrier
+    ("not depressed or suicidal"); otherwise what follows is a clause of its own ("no appetite,
+    want to die", "no como nada y quiero morirme")."""
     out: List[int] = []
     count = 0
     pronoun_seen = False
@@ -175,11 +193,19 @@ def scan_back(
     while i >= 0 and count < window:
         if f.hard[i] or f.term[i]:
             break
+        if (
+            list_of is not None
+            and f.lower[i] in f.words.joiners
+            and f.lower[i] not in f.words.negation_carriers
+        ):
+            break
         if f.soft[i]:
             # a comma only separates list items ("no fever, chills or redness")
             between = range(i + 1, start)
-            if lists_ok and all(
-                j in f.trigger_tokens or f.lower[j] in f.words.list_words or f.soft[j] for j in between
+            if (
+                lists_ok
+                and all(j in f.trigger_tokens or f.lower[j] in f.words.list_words or f.soft[j] for j in between)
+                and (list_of is None or (i - 1) in list_of)
             ):
                 i -= 1
                 continue

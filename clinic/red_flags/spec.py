@@ -166,6 +166,10 @@ class ClauseWords:
     resolved_lead_in: Words
     ended_right_before: Words
     combination_breakers: Words
+    # Joiners a denial carries over into a crisis statement ("not depressed or suicidal"); at the
+    # others ("no sleep and want to die") the statement is a clause of its own. Optional, so that
+    # older context files still load (without them every joiner ends a denial of a crisis).
+    negation_carriers: Words = frozenset()
 
 
 @dataclass(frozen=True)
