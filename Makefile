@@ -71,6 +71,7 @@ node_modules/.installed: package.json package-lock.json
 # ruff (lint and format) and mypy on our own code; .ci/run runs it before the tests.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: install train browser node_modules/.installed

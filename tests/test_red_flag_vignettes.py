@@ -106,7 +106,9 @@ def test_recall_and_false_alarm_floors(name, nlp, detectors):
     ]
     for severity, missed, floor in checks:
         recall = 1 - len(missed) / len(of(severity))
-        assert recall >= floor - 1e-9, f"{name}: {severity} recall {recall:.1%} < {floor:.1%}; missed:\n" + _listing(missed)
+        assert recall >= floor - 1e-9, f"{name}: {severity} recall {recall:.1%} < {floor:.1%}; missed:\n" + _listing(
+            missed
+        )
     alarms = [(v, p) for v, p in of("none") if rank_of(p) >= rank_of("emergency")]
     rate = len(alarms) / len(of("none"))
     assert rate <= alarm_ceiling + 1e-9, f"{name}: false alarm rate {rate:.1%}:\n" + _listing(alarms)

@@ -75,10 +75,21 @@ def test_load_detector_reads_the_default_yaml(detector):
     assert detector.source == DEFAULT_RULES_DIR
     assert set(detector.categories.values()) == {"crisis", "emergency", "urgent"}
     for category in (
-        "suicidal_thoughts", "self_harm", "breathing_difficulty", "throat_face_swelling",
-        "chest_pain", "fainting_unresponsive", "stroke_signs", "seizure",
-        "severe_allergic_reaction", "infection_signs", "worsening_pain",
-        "lasting_numbness_weakness", "uncontrolled_bleeding", "growing_bruise", "spreading_rash",
+        "suicidal_thoughts",
+        "self_harm",
+        "breathing_difficulty",
+        "throat_face_swelling",
+        "chest_pain",
+        "fainting_unresponsive",
+        "stroke_signs",
+        "seizure",
+        "severe_allergic_reaction",
+        "infection_signs",
+        "worsening_pain",
+        "lasting_numbness_weakness",
+        "uncontrolled_bleeding",
+        "growing_bruise",
+        "spreading_rash",
         "lasting_dizziness",
     ):
         assert category in detector.categories
@@ -91,7 +102,7 @@ def test_finding_is_a_frozen_dataclass_with_char_offsets(nlp, detector):
     assert isinstance(finding, Finding)
     assert (finding.severity, finding.category) == ("emergency", "breathing_difficulty")
     assert finding.phrase == "CANT breathe"  # as typed
-    assert text[finding.start:finding.end] == finding.phrase
+    assert text[finding.start : finding.end] == finding.phrase
     with pytest.raises(dataclasses.FrozenInstanceError):
         finding.severity = "urgent"  # type: ignore[misc]
 
@@ -130,12 +141,16 @@ def test_works_without_tagger_or_lemmatizer(detector):
 
 
 def test_detect_is_fast(nlp, detector):
-    docs = [nlp(t) for t in [
-        "my husband passed out after his shot and won't wake up",
-        "i have a fever of 102 and chills and the redness is spreading up my arm, is that normal?",
-        "what are the risks of trigger point injections",
-        "no fever, just sore",
-    ] * 25]
+    docs = [
+        nlp(t)
+        for t in [
+            "my husband passed out after his shot and won't wake up",
+            "i have a fever of 102 and chills and the redness is spreading up my arm, is that normal?",
+            "what are the risks of trigger point injections",
+            "no fever, just sore",
+        ]
+        * 25
+    ]
     detector.detect(docs[0])  # builds the matchers for this vocab
     times = []
     for doc in docs:
@@ -247,6 +262,7 @@ def test_category(finding_of, text, category):
 
 # ------------------------------------------------------------------ expected effects
 
+
 @pytest.mark.parametrize(
     "text,stage",
     [
@@ -268,6 +284,7 @@ def test_expected_effects_are_not_red_flags(dropped_by, severity_of, text, stage
 
 
 # ------------------------------------------------------------------ context rules
+
 
 @pytest.mark.parametrize(
     "text,stage",
@@ -450,6 +467,7 @@ def test_explicit_crisis_is_never_figurative(severity_of, text):
 
 # ------------------------------------------------------------------ typos and informal writing
 
+
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -473,15 +491,14 @@ def test_typos(severity_of, text, expected):
 
 # ------------------------------------------------------------------ priority
 
+
 @pytest.mark.parametrize(
     "text,expected,category",
     [
         ("i have a fever and i can't breathe", "emergency", "breathing_difficulty"),
         ("i have chest pain and i want to kill myself", "crisis", "suicidal_thoughts"),
-        ("the site is oozing pus, i have a fever and i want to end it all", "crisis",
-         "suicidal_thoughts"),
-        ("my lips are swelling and there's a rash spreading", "emergency",
-         "throat_face_swelling"),
+        ("the site is oozing pus, i have a fever and i want to end it all", "crisis", "suicidal_thoughts"),
+        ("my lips are swelling and there's a rash spreading", "emergency", "throat_face_swelling"),
         ("the rash is spreading and i feel feverish", "urgent", None),
     ],
 )
@@ -510,6 +527,7 @@ def test_explain_gives_reasons(nlp, detector):
 # ------------------------------------------------------------------ collapse in everyday words
 # (fainting_unresponsive: floor/ground phrases, "not answering/responding", "can't wake", limp;
 # a family member's report of a collapse or a seizure counts as happening now: `others_now`)
+
 
 @pytest.mark.parametrize(
     "text",
@@ -581,6 +599,7 @@ def test_collapse_words_that_are_not_a_collapse(dropped_by, severity_of, text, s
 
 # ------------------------------------------------------------------ seizure in everyday words
 
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -629,6 +648,7 @@ def test_seizure_words_that_are_not_a_seizure(dropped_by, severity_of, text, sta
 
 
 # ------------------------------------------------------------------ indirect suicidal language
+
 
 @pytest.mark.parametrize(
     "text",
@@ -726,8 +746,11 @@ def test_indirect_suicidal_language(severity_of, text):
         ("i hope i don't die of boredom in the waiting room", "negation"),
         ("i'm not suicidal at all", "negation"),
         ("my therapist asked if i had thoughts of suicide and i said no", "negation"),
-        ("back in my 20s i went through a bad depression and thought about ending things, "
-         "im in a good place now w therapy, does the steroid affect mood?", "resolved"),
+        (
+            "back in my 20s i went through a bad depression and thought about ending things, "
+            "im in a good place now w therapy, does the steroid affect mood?",
+            "resolved",
+        ),
         ("my brother attempted suicide last year", "past"),
     ],
 )
@@ -737,6 +760,7 @@ def test_indirect_suicidal_words_that_are_not_a_crisis(dropped_by, severity_of, 
 
 
 # ------------------------------------------------------------------ self-harm
+
 
 @pytest.mark.parametrize(
     "text",
@@ -795,8 +819,10 @@ def test_explain_names_the_stage_and_rule_that_set_a_phrase_aside(nlp, detector)
     assert reasons("had a fever last year") == [("past", "remote_past")]
     assert reasons("my friend had trouble breathing once") == [("past", "remote_past")]
     assert reasons("everyone gets a fever after these") == [("someone else", "other_person_generic")]
-    assert reasons("what if i get a fever") == [("hypothetical", "hypothetical_before"),
-                                                ("risk question", "question_starters")]
+    assert reasons("what if i get a fever") == [
+        ("hypothetical", "hypothetical_before"),
+        ("risk question", "question_starters"),
+    ]
     assert reasons("is infection common?") == [("risk question", "risk_question_after")]
     assert reasons("it stopped bleeding after a minute of pressure") == [("resolved", "ended_right_before")]
     assert set(reasons("i can't breathe lol")) == {("joking", "figurative_laughter")}
@@ -804,12 +830,12 @@ def test_explain_names_the_stage_and_rule_that_set_a_phrase_aside(nlp, detector)
 
 # ------------------------------------------------------------------ infection, described
 
+
 @pytest.mark.parametrize(
     "text",
     [
         # growing redness: size comparisons, past a drawn line
-        "the red area around the injection was like a quarter this morning, now its about the "
-        "size of my palm",
+        "the red area around the injection was like a quarter this morning, now its about the size of my palm",
         "the redness was the size of a dime and now it's as big as my fist",
         "the red patch is bigger than yesterday",
         "the redness has doubled in size",
@@ -865,8 +891,7 @@ def test_infection_described(severity_of, text):
         ("at what temperature should i worry", "no trigger"),
         ("how high does a fever have to be before i call", "hypothetical"),
         # a past, resolved fever
-        ("ran a low fever the night after my shots in march but it was gone by morning, "
-         "just fyi for my chart", "past"),
+        ("ran a low fever the night after my shots in march but it was gone by morning, just fyi for my chart", "past"),
         ("i had a temp of 101 after my shots in january, it's gone now", "resolved"),
         ("my face felt hot and flushed right after, but it passed", "resolved"),
         ("i had a low grade fever the day after my last one, went away by itself", "resolved"),
@@ -881,6 +906,7 @@ def test_infection_words_that_are_not_a_current_infection(dropped_by, severity_o
 
 # ------------------------------------------------------------------ bleeding, bruise, rash, numbness
 
+
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -888,23 +914,22 @@ def test_infection_words_that_are_not_a_current_infection(dropped_by, severity_o
         ("it's bleeding again", "urgent"),
         ("i've been holding pressure for 20 minutes and its still bleeding", "urgent"),
         ("blood is dripping down my arm from the injection site", "urgent"),
-        ("my bruise spread from my shoulder down to my elbow since yesterday and its puffy",
-         "urgent"),
+        ("my bruise spread from my shoulder down to my elbow since yesterday and its puffy", "urgent"),
         ("the bruise went from small to covering my whole shoulder blade", "urgent"),
         ("the bruise is now the size of my hand", "urgent"),
         # a rash spreading to other parts of the body: urgent with breathing fine ...
-        ("got a rash after the injection and its spreading down my arm and onto my chest, "
-         "breathing is ok", "urgent"),
-        ("itchy red bumps started at the shot spot and now theyre on my stomach and legs too, "
-         "breathing fine tho", "urgent"),
+        ("got a rash after the injection and its spreading down my arm and onto my chest, breathing is ok", "urgent"),
+        (
+            "itchy red bumps started at the shot spot and now theyre on my stomach and legs too, breathing fine tho",
+            "urgent",
+        ),
         ("hives on my arms and now my chest, breathing normally", "urgent"),
         ("red blotches all over my body now, no trouble breathing", "urgent"),
         # ... an emergency with breathing or throat trouble
         ("hives all over and its getting hard to breathe", "emergency"),
         ("the rash spread to my neck and face and my throat feels tight", "emergency"),
         # numbness or weakness that lasts or gets worse
-        ("my left hand has been pins and needles since fridays appt and it hasnt eased up at all",
-         "urgent"),
+        ("my left hand has been pins and needles since fridays appt and it hasnt eased up at all", "urgent"),
         ("the tingling in my hand hasn't gone away after 3 days", "urgent"),
         ("my hand is weaker than it was yesterday", "urgent"),
         ("my foot keeps dragging since the injection", "urgent"),
@@ -923,12 +948,12 @@ def test_bleeding_bruise_rash_numbness(severity_of, text, expected):
 
 # ------------------------------------------------------------------ context rules added later
 
+
 @pytest.mark.parametrize(
     "text,expected",
     [
         # "a friend of mine" is the friend, not the patient
-        ("a friend of mine got a collapsed lung from acupuncture, can that happen w trigger point "
-         "shots", "none"),
+        ("a friend of mine got a collapsed lung from acupuncture, can that happen w trigger point shots", "none"),
         # a question about the patient after someone else's past event
         ("my friend had an allergic reaction to lidocaine, should i be worried", "none"),
         # an earlier treatment is history unless the clause says it is now
@@ -954,7 +979,13 @@ def test_bare_temperature_readings(finding_of):
 
 def test_rules_without_the_newer_context_lists_still_load(nlp):
     rules = load_rules()
-    cues = dataclasses.replace(rules.cues, known_condition=(), earlier_treatment=(), other_person_risk_question=(),
-                               reported_speech=(), negation_after=())
+    cues = dataclasses.replace(
+        rules.cues,
+        known_condition=(),
+        earlier_treatment=(),
+        other_person_risk_question=(),
+        reported_speech=(),
+        negation_after=(),
+    )
     detector = RedFlagDetector(dataclasses.replace(rules, cues=cues))
     assert detector.detect(nlp("i can't breathe")).severity == "emergency"

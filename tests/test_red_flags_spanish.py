@@ -29,15 +29,18 @@ def nlp():
 
 @pytest.fixture(scope="module")
 def detectors():
-    return {"rules alone": load_bilingual(),
-            "as served": load_bilingual(backstop=load_backstop(routine=training_texts()))}
+    return {
+        "rules alone": load_bilingual(),
+        "as served": load_bilingual(backstop=load_backstop(routine=training_texts())),
+    }
 
 
 def _severity(detector, nlp, text):
     text = normalise(text)
     guess = get_detector().guess(text)
-    finding = detector.detect(nlp(text.lower()), text.lower(), "es" in (guess.language, guess.likely),
-                              guess.language == "en")
+    finding = detector.detect(
+        nlp(text.lower()), text.lower(), "es" in (guess.language, guess.likely), guess.language == "en"
+    )
     return finding.severity if finding else "none"
 
 
@@ -47,8 +50,11 @@ def _ok(want, got):
 
 @pytest.mark.parametrize("name", ["rules alone", "as served"])
 def test_spanish_development_messages(name, nlp, detectors):
-    wrong = [(v["text"], v["severity"], got) for v in VIGNETTES
-             if not _ok(v["severity"], got := _severity(detectors[name], nlp, v["text"]))]
+    wrong = [
+        (v["text"], v["severity"], got)
+        for v in VIGNETTES
+        if not _ok(v["severity"], got := _severity(detectors[name], nlp, v["text"]))
+    ]
     assert not wrong, "\n".join(f"{t!r}: want {w}, got {g}" for t, w, g in wrong)
     assert len(VIGNETTES) >= 100
 

@@ -193,11 +193,7 @@ def scan_back(
     while i >= 0 and count < window:
         if f.hard[i] or f.term[i]:
             break
-        if (
-            list_of is not None
-            and f.lower[i] in f.words.joiners
-            and f.lower[i] not in f.words.negation_carriers
-        ):
+        if list_of is not None and f.lower[i] in f.words.joiners and f.lower[i] not in f.words.negation_carriers:
             break
         if f.soft[i]:
             # a comma only separates list items ("no fever, chills or redness")
