@@ -61,7 +61,7 @@ def test_a_misspelt_key_names_the_file_the_line_and_the_key_meant(rules_dir, mis
 
 def test_an_unquoted_off_is_refused_with_its_line(rules_dir):
     path = rules_dir / "emergency.yml"
-    line = edit(path, 'mumbling, "false", slow', "mumbling, off, slow")
+    line = edit(path, 'mumbling, "off", slow', "mumbling, off, slow")
     error = load_error(rules_dir)
     assert error.line == line and "'off' is read by YAML as false" in str(error)
     assert 'write it in quotes ("off")' in str(error)

@@ -187,6 +187,7 @@ SEVERITY_CASES = [
     # emergency: stroke signs
     ("my face is drooping on one side", "emergency"),
     ("my speech is slurred", "emergency"),
+    ("my speech sounds off since this morning", "emergency"),
     ("sudden weakness in my left arm", "emergency"),
     ("the left side of my body feels numb", "emergency"),
     # emergency: seizure, anaphylaxis
