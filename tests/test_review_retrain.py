@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from tests.review_retrain import run
 
-# The target is 8 of 10, met in the full check (scripts/review_loop.py --retrain: 7 before, 8 after;
-# README); the test keeps a floor one below it, as one retraining can move a borderline phrasing.
-FLOOR = 7
+# The target is 8 of 10 (issue 16). With the sentence encoder, scripts/review_loop.py --retrain
+# measured 4 before and 9 after (README), so the floor is the target itself, one below that figure
+# as one retraining can move a borderline phrasing.
+FLOOR = 8
 
 
 def test_reviewed_examples_are_understood_after_retraining(trained_model, tmp_path):
