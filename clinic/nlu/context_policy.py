@@ -9,49 +9,28 @@ again. It ranks below the safety policy (red flags first, always) and above the 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from clinic.dialogue.context import context_from_events
 from clinic.dialogue.routing import ANSWER_IN_CONTEXT, START_HANDOFF, decide
+from clinic.nlu.fixed_policy import FixedPolicy, events_since_last_user_message
 
 HANDOFF_FORM = "handoff_form"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class ContextPolicy(Policy):
+class ContextPolicy(FixedPolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # Above RulePolicy (6), below the safety policy (8).
         return {"priority": 7}
-
-    @staticmethod
-    def supported_data() -> SupportedData:
-        return SupportedData.ML_AND_RULE_DATA
-
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Any = None,
-    ) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
-
-    def train(self, training_trackers: List[Any], domain: Domain, **kwargs: Any) -> Resource:
-        # Nothing to learn: the decisions are rules in clinic/dialogue, reviewed in tests.
-        self._model_storage.write_to(self._resource)
-        return self._resource
 
     def predict_action_probabilities(
         self,
@@ -60,9 +39,10 @@ class ContextPolicy(Policy):
         rule_only_data: Optional[Dict[Text, Any]] = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
-        actions = _actions_since_last_user_message(tracker)
-        if actions is None:
+        since_user = events_since_last_user_message(tracker)
+        if since_user is None:
             return self._abstain(domain)
+        actions = [e.action_name for e in since_user if isinstance(e, ActionExecuted) and e.action_name]
         if actions:
             if actions[-1] == START_HANDOFF:
                 return self._predict(HANDOFF_FORM, domain)
@@ -82,16 +62,3 @@ class ContextPolicy(Policy):
         probabilities = self._default_predictions(domain)
         probabilities[domain.index_for_action(action_name)] = 1.0
         return self._prediction(probabilities)
-
-    def _abstain(self, domain: Domain) -> PolicyPrediction:
-        return self._prediction(self._default_predictions(domain))
-
-
-def _actions_since_last_user_message(tracker: DialogueStateTracker) -> Optional[List[Text]]:
-    actions: List[Text] = []
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            return list(reversed(actions))
-        if isinstance(event, ActionExecuted) and event.action_name:
-            actions.append(event.action_name)
-    return None

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_EXTRACT_SLOTS, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
@@ -25,6 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # Loaded into every Rasa server that runs this policy: checks action-server replies without
 # re-checking Rasa's schema on every call (see the module).
 import clinic.nlu.rasa_speedups  # noqa: F401
+from clinic.nlu.fixed_policy import FixedPolicy, events_since_last_user_message
 from clinic.responses import OTHER_LANGUAGE, RED_FLAG_RESPONSES, SAID_AGAIN, SERVICE_TROUBLE
 from clinic.severity import most_severe
 
@@ -43,31 +41,12 @@ def red_flag_severity(entities: List[Dict[Text, Any]]) -> Optional[Text]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class SafetyPolicy(Policy):
+class SafetyPolicy(FixedPolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # Above RulePolicy (6) and the context policy (7), so that a red flag wins over any rule,
         # follow-up or active form.
         return {"priority": 8}
-
-    @staticmethod
-    def supported_data() -> SupportedData:
-        return SupportedData.ML_AND_RULE_DATA
-
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Any = None,
-    ) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
-
-    def train(self, training_trackers: List[Any], domain: Domain, **kwargs: Any) -> Resource:
-        # Nothing to learn: the policy's behaviour is fixed by design and reviewed in tests.
-        self._model_storage.write_to(self._resource)
-        return self._resource
 
     def predict_action_probabilities(
         self,
@@ -76,7 +55,7 @@ class SafetyPolicy(Policy):
         rule_only_data: Optional[Dict[Text, Any]] = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
-        since_user = _events_since_last_user_message(tracker)
+        since_user = events_since_last_user_message(tracker)
         if since_user is None:
             return self._abstain(domain)
         actions = [e.action_name for e in since_user if isinstance(e, ActionExecuted)]
@@ -125,18 +104,6 @@ class SafetyPolicy(Policy):
         # A "no user" prediction competes with the happy path of an active form, which Rasa
         # otherwise lets overrule every other policy.
         return self._prediction(probabilities, optional_events=optional_events, is_no_user_prediction=True)
-
-    def _abstain(self, domain: Domain) -> PolicyPrediction:
-        return self._prediction(self._default_predictions(domain))
-
-
-def _events_since_last_user_message(tracker: DialogueStateTracker) -> Optional[List[Any]]:
-    events: List[Any] = []
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            return list(reversed(events))
-        events.append(event)
-    return None
 
 
 def _previous_turn_actions(tracker: DialogueStateTracker) -> List[Text]:
