@@ -199,20 +199,14 @@ def _corrections(text: str, filled: Mapping[str, Any], requested: Optional[str],
         reading.values[NAME] = name
         if filled.get(NAME):
             reading.corrected.add(NAME)
-    time_match = _TIME_CORRECTION.search(text)
-    if time_match and requested != TIME:
-        when = (time_match.group("when") or time_match.group("when2") or "").strip(" .!")
-        if when:
-            reading.values[TIME] = when
-            if filled.get(TIME):
-                reading.corrected.add(TIME)
-    reason_match = _REASON_CORRECTION.search(text)
-    if reason_match and requested != REASON:
-        reason = (reason_match.group("reason") or reason_match.group("reason2") or "").strip(" .!")
-        if reason:
-            reading.values[REASON] = reason
-            if filled.get(REASON):
-                reading.corrected.add(REASON)
+    for slot, pattern, group in ((TIME, _TIME_CORRECTION, "when"), (REASON, _REASON_CORRECTION, "reason")):
+        match = pattern.search(text)
+        if match and requested != slot:
+            value = (match.group(group) or match.group(f"{group}2") or "").strip(" .!")
+            if value:
+                reading.values[slot] = value
+                if filled.get(slot):
+                    reading.corrected.add(slot)
 
 
 def read_form_message(
