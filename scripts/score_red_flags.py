@@ -2,7 +2,7 @@
 """Scores the red-flag detector on the clinician-written vignettes and times it.
 
     .venv/bin/python scripts/score_red_flags.py [--file tests/data/red_flag_vignettes_c.yml] [-v] [--rules-only]
-    .venv/bin/python scripts/score_red_flags.py --file tests/data/red_flag_vignettes_es.yml --max-false-alarms 0.03
+    .venv/bin/python scripts/score_red_flags.py --file tests/data/red_flag_vignettes_es_e.yml --max-false-alarms 0.03
 
 Messages are processed the way the served model does it: normalised, lower-cased and parsed as
 Rasa's SpacyNLP does (parser disabled), their language guessed (clinic.text.language), then read by
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from clinic.red_flags.backstop import load_backstop  # noqa: E402
 from clinic.red_flags.bilingual import load_bilingual  # noqa: E402
+from clinic.red_flags.meaning import load_meaning_backstop  # noqa: E402
 from clinic.severity import rank_of  # noqa: E402
 from clinic.text.language import get_detector  # noqa: E402
 from clinic.text.normalise import normalise  # noqa: E402
@@ -78,7 +79,11 @@ def main(argv=None) -> int:
 
     vignettes = (yaml.safe_load(args.file.read_text(encoding="utf-8")) or {})["vignettes"]
     nlp = spacy.load(MODEL, disable=["parser"])  # as Rasa's SpacyNLP
-    detector = load_bilingual(backstop=None if args.rules_only else load_backstop(routine=training_texts()))
+    routine = training_texts()
+    detector = load_bilingual(
+        backstop=None if args.rules_only else load_backstop(routine=routine),
+        meaning=None if args.rules_only else load_meaning_backstop(routine=routine),
+    )
     texts = [normalise(str(v["text"])) for v in vignettes]
     docs = list(nlp.pipe([t.lower() for t in texts]))
     languages = get_detector()

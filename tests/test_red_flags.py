@@ -990,3 +990,37 @@ def test_rules_without_the_newer_context_lists_still_load(nlp):
     )
     detector = RedFlagDetector(dataclasses.replace(rules, cues=cues))
     assert detector.detect(nlp("i can't breathe")).severity == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # a blood sugar reading of 300 or more near a sugar word: the nurse line today
+        ("im diabetic and since the steroid shot my sugars are 420", "urgent"),
+        ("my sugar went to 350 after the cortisone", "urgent"),
+        ("blood sugar in the 400s since tuesday", "urgent"),
+        # not a reading: too low, a dose, a price, sugar in food
+        ("my sugar was 190 this morning, is that ok after the shot?", "none"),
+        ("i take 300 mg of gabapentin, is that a problem with sugar?", "none"),
+        ("the copay was $350, does that include the sugar test?", "none"),
+    ],
+)
+def test_glucose_readings(severity_of, text, expected):
+    assert severity_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # bleeding that an hour of pressure, towels or a blood thinner do not stop
+        ("im on eliquis and it wont stop bleeding, it's been an hour", "emergency"),
+        ("keeps gushing blood and soaks every towel", "emergency"),
+        # a soaked bandage is the nurse line
+        ("still bleeding a bit through the bandaid", "urgent"),
+        # a sudden headache with a stiff neck
+        ("sudden horrible headache and a stiff neck, throwing up", "emergency"),
+        ("usual tension headache and my neck is sore after the shots", "none"),
+    ],
+)
+def test_bleeding_and_headache_emergencies(severity_of, text, expected):
+    assert severity_of(text) == expected

@@ -116,3 +116,25 @@ def test_spanish_rule_files_are_written_without_accents():
     for path in folder.glob("*.yml"):
         accented = [w for w in _strings(yaml.safe_load(path.read_text(encoding="utf-8"))) if fold(w) != w]
         assert not accented, f"{path.name}: write these without accents (the message is read without them): {accented}"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # round 3 families: asking God to be taken, not wanting the morning, a relative's goodbyes
+        ("Diosito llevame ya, no quiero amanecer", "crisis"),
+        ("mi hijo se despidio de todos por mensaje y regalo su guitarra", "crisis"),
+        ("mi papa se subio al techo y dice que se va a tirar", "crisis"),
+        ("me pegue la cabeza contra la pared hasta sacarme sangre", "crisis"),
+        ("no quiero amanecer con dolor otra vez, que me tomo?", "none"),
+        # a phrase inside a longer denied one is denied too
+        ("no me falta el aire ni me duele el pecho, solo pregunto", "none"),
+        # a reading of 300 or more near a sugar word
+        ("mi mama tiene diabetes y desde el shot anda en 350 a 400", "urgent"),
+        ("soy diabetica y el azucar me salio en 390 y no baja", "urgent"),
+        # what the patient read about a risk
+        ("lei que a veces se cierra la garganta, es comun?", "none"),
+    ],
+)
+def test_round_three_families(nlp, detectors, text, expected):
+    assert _severity(detectors["rules alone"], nlp, text) == expected

@@ -53,6 +53,7 @@ from clinic.nlu import vocabulary as clinic_vocabulary
 from clinic.nlu.language import DETECTED_LANGUAGE
 from clinic.red_flags import backstop as red_flag_backstop
 from clinic.red_flags import bilingual as red_flag_rules
+from clinic.red_flags import meaning as red_flag_meaning
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,9 @@ class RedFlagDetector(_SpacyRulesExtractor):
         assert self._model_storage is not None and self._resource is not None
         with self._model_storage.write_to(self._resource) as directory:
             (directory / ROUTINE_FILE).write_text(json.dumps(routine), encoding="utf-8")
+        # The meaning backstop's first fit embeds every example (about 12 ms each): done here, in
+        # training, so that the server's first start does not (it reads the cache in var/cache/).
+        red_flag_meaning.load_meaning_backstop(routine=routine)
         return self._resource
 
     @classmethod
@@ -245,6 +249,7 @@ class RedFlagDetector(_SpacyRulesExtractor):
             logger.warning("%s: no routine messages in the model; backstop fitted without them", cls.__name__)
             routine = []
         component._rules.backstop = red_flag_backstop.load_backstop(routine=routine)
+        component._rules.meaning = red_flag_meaning.load_meaning_backstop(routine=routine)
         return component
 
     def entities_for(self, message: Message, doc: Any) -> List[Dict[Text, Any]]:

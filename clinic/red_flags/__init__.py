@@ -9,6 +9,8 @@ learned backstop.
 - ``context``: the ConText stages, one function each, that set a trigger aside with a reason.
 - ``detector``: the public detector (most severe survivor, plus the backstop's verdict).
 - ``backstop``: the learned classifier behind the rules, with its settings.
+- ``bilingual``: the English and Spanish rules read together, the backstops behind them.
+- ``meaning``: for Spanish messages, a classifier on multilingual sentence embeddings.
 - ``__main__``: ``python -m clinic.red_flags "message"`` explains a verdict.
 
 May import: ``clinic.settings``, ``clinic.severity``, ``clinic.text``; never ``clinic.nlu``,

@@ -56,6 +56,28 @@ class TextSpeak:
             raise ValueError("text_speak needs typed forms and what they mean")
 
 
+# the severities the meaning backstop (clinic.red_flags.meaning) judges; urgent stays with the rules
+# and the n-gram backstop
+MEANING_JUDGES = ("crisis", "emergency")
+
+
+@dataclass(frozen=True)
+class MeaningSettings:
+    """What ``backstop.yml`` may say under ``meaning``."""
+
+    # the probability a Spanish message needs before the meaning backstop reports that severity
+    thresholds: Dict[str, float]
+    # where the rules set every mention of that kind of red flag aside, the probability it needs
+    overrides_context_at: float = 1.0
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.thresholds if name not in MEANING_JUDGES]
+        if unknown:
+            raise ValueError(f"meaning thresholds only for {', '.join(MEANING_JUDGES)}, not {', '.join(unknown)}")
+        if not all(0.0 <= p <= 1.0 for p in [*self.thresholds.values(), self.overrides_context_at]):
+            raise ValueError("meaning thresholds and overrides_context_at are probabilities, from 0 to 1")
+
+
 @dataclass(frozen=True)
 class BackstopSettings:
     """What ``backstop.yml`` may say."""
@@ -69,6 +91,8 @@ class BackstopSettings:
     text_speak: Tuple[TextSpeak, ...] = ()
     # words that end a sentence, besides . ! ? ; and line breaks
     sentence_breaks: Phrases = ()
+    # the meaning backstop for Spanish messages (clinic.red_flags.meaning); none when absent
+    meaning: Optional[MeaningSettings] = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.thresholds if Severity.parse(name) is None]

@@ -24,13 +24,23 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 
 from spacy.tokens import Doc
 
-from clinic.red_flags.detector import DEFAULT_RULES_DIR, Candidate, Finding, RedFlagDetector, load_detector
+from clinic.red_flags.detector import (
+    DEFAULT_RULES_DIR,
+    LEARNED_CATEGORY_PREFIX,
+    Candidate,
+    Finding,
+    RedFlagDetector,
+    load_detector,
+)
 from clinic.severity import rank_of
 
 if TYPE_CHECKING:
     from clinic.red_flags.backstop import LearnedBackstop
+    from clinic.red_flags.meaning import MeaningBackstop
 
 SPANISH_RULES_DIR = DEFAULT_RULES_DIR / "es"
+# a finding of the meaning backstop is a learned one too: "learned_meaning_crisis"
+MEANING_CATEGORY_PREFIX = f"{LEARNED_CATEGORY_PREFIX}meaning_"
 
 # Letter for letter, so that offsets into the folded text are offsets into the message.
 _FOLD = str.maketrans("áéíóúüñÁÉÍÓÚÜÑàèìòùÀÈÌÒÙ", "aeiouunAEIOUUNaeiouAEIOU")
@@ -61,11 +71,16 @@ def spanish_doc(text: str) -> Doc:
 
 class BilingualDetector:
     def __init__(
-        self, english: RedFlagDetector, spanish: RedFlagDetector, backstop: Optional["LearnedBackstop"] = None
+        self,
+        english: RedFlagDetector,
+        spanish: RedFlagDetector,
+        backstop: Optional["LearnedBackstop"] = None,
+        meaning: Optional["MeaningBackstop"] = None,
     ) -> None:
         self.english = english
         self.spanish = spanish
         self.backstop = backstop
+        self.meaning = meaning
 
     @property
     def backstop(self) -> Optional["LearnedBackstop"]:
@@ -120,6 +135,24 @@ class BilingualDetector:
                         learned.end,
                     ),
                 )
+        if leans_spanish and self.meaning is not None:
+            findings = self._by_meaning(findings, text, spanish)
+        return findings
+
+    def _by_meaning(self, findings: List[Finding], text: str, spanish: Sequence[Candidate]) -> List[Finding]:
+        """The meaning backstop's verdict on a Spanish message (clinic.red_flags.meaning): a crisis
+        over anything less, an emergency only where nothing was found; not where the Spanish rules
+        set that kind of red flag aside, unless very sure."""
+        assert self.meaning is not None
+        top = rank_of(findings[0].severity) if findings else 0
+        for severity, probability in self.meaning.judge(text):
+            if rank_of(severity) <= top or (severity != "crisis" and findings):
+                continue
+            set_aside = any(c.severity.value == severity for c in spanish) and not any(c.kept for c in spanish)
+            if set_aside and probability < self.meaning.settings.overrides_context_at:
+                continue
+            start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+            return [Finding(severity, f"{MEANING_CATEGORY_PREFIX}{severity}", text[start:end], start, end), *findings]
         return findings
 
     def detect(
@@ -133,5 +166,6 @@ def load_bilingual(
     english: Union[str, Path, None] = None,
     spanish: Union[str, Path, None] = None,
     backstop: Optional["LearnedBackstop"] = None,
+    meaning: Optional["MeaningBackstop"] = None,
 ) -> BilingualDetector:
-    return BilingualDetector(load_detector(english), load_detector(spanish or SPANISH_RULES_DIR), backstop)
+    return BilingualDetector(load_detector(english), load_detector(spanish or SPANISH_RULES_DIR), backstop, meaning)

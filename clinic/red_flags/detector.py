@@ -119,6 +119,23 @@ class RedFlagDetector:
         f = features(doc, candidates, self._cues, self.rules.words)
         for c in candidates:
             c.reasons = context.judge(c, f, self.rules.category(c.category))
+        for c in candidates:
+            # a phrase inside a longer one of its category that was set aside shares its context:
+            # "no me falta el aire ni me duele el pecho" denies "duele el pecho" too
+            outer = next(
+                (
+                    o
+                    for o in candidates
+                    if o.reasons
+                    and o.category == c.category
+                    and o.start <= c.start
+                    and c.end <= o.end
+                    and (o.end - o.start) > (c.end - c.start)
+                ),
+                None,
+            )
+            if c.kept and outer is not None:
+                c.reasons = list(outer.reasons)
         return candidates
 
     def _backstop_finding(self, doc: Doc, candidates: Sequence[Candidate]) -> Optional[Finding]:

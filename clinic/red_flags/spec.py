@@ -80,6 +80,24 @@ class TemperatureReadings:
 
 
 @dataclass(frozen=True)
+class GlucoseReadings:
+    """A blood sugar reading at or above a level near one of the words ("my sugars are 420",
+    "anda en 350"), in mg/dL as US meters show it; "the 400s" counts too."""
+
+    words: Phrases
+    within: int = 6
+    mg_dl_at_least: int = 300
+    # a number right after one of these is not a reading ("$350", "room 301")
+    not_after: Words = frozenset()
+    # nor one right before one of these ("300 mg of gabapentin", "400 calories")
+    not_before: Words = frozenset()
+
+    def __post_init__(self) -> None:
+        _need(self.within >= 0, "within must be 0 or more")
+        _need(180 <= self.mg_dl_at_least <= 600, "mg_dl_at_least must be a high reading, 180 to 600")
+
+
+@dataclass(frozen=True)
 class CategoryRule:
     """A kind of red flag ("breathing_difficulty") and the phrases that report it."""
 
@@ -95,13 +113,24 @@ class CategoryRule:
     exact_phrases: Phrases = ()
     benign_readings: Tuple[BenignReading, ...] = ()
     temperature_readings: Optional[TemperatureReadings] = None
+    glucose_readings: Optional[GlucoseReadings] = None
     combinations: Tuple[Combination, ...] = ()
 
     def __post_init__(self) -> None:
         _need(bool(self.description.strip()), "a description is needed (reviewers read it)")
         _need(
-            bool(self.phrases or self.exact_phrases or self.combinations or self.temperature_readings),
-            "no phrases, exact_phrases, combinations or temperature_readings: it could never match",
+            bool(
+                self.phrases
+                or self.exact_phrases
+                or self.combinations
+                or self.temperature_readings
+                or self.glucose_readings
+            ),
+            "no phrases, exact_phrases, combinations or readings: it could never match",
+        )
+        _need(
+            not (self.temperature_readings and self.glucose_readings),
+            "temperature_readings or glucose_readings, not both, in one category",
         )
 
 

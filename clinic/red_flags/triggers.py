@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.tokens import Doc
 
 from clinic.red_flags.scope import is_hard
-from clinic.red_flags.spec import CategoryRule, RedFlagRules, TemperatureReadings
+from clinic.red_flags.spec import CategoryRule, GlucoseReadings, RedFlagRules, TemperatureReadings
 from clinic.severity import Severity
 from clinic.text.matcher import LemmaPhraseMatcher
 
@@ -81,7 +81,7 @@ class TriggerFinder:
         self._rules = rules
         self._matcher = LemmaPhraseMatcher()
         self._combinations: List[_Combination] = []
-        self._readings: Dict[str, TemperatureReadings] = {}
+        self._readings: Dict[str, Union[TemperatureReadings, GlucoseReadings]] = {}
         self._benign: Dict[str, int] = {}  # category -> number of benign-reading groups
         self._breakers: FrozenSet[str] = rules.words.combination_breakers
         for rule in rules.categories:
@@ -94,9 +94,10 @@ class TriggerFinder:
         for k, group in enumerate(rule.benign_readings):
             self._matcher.add(benign_key(category, k), group.phrases)
             self._benign[category] = k + 1
-        if rule.temperature_readings:
-            self._matcher.add(reading_key(category), rule.temperature_readings.words)
-            self._readings[category] = rule.temperature_readings
+        readings = rule.temperature_readings or rule.glucose_readings
+        if readings:
+            self._matcher.add(reading_key(category), readings.words)
+            self._readings[category] = readings
         for i, combo in enumerate(rule.combinations):
             key = combination_key(category, i)
             for j, words in enumerate(combo.all_of):
@@ -123,7 +124,7 @@ class TriggerFinder:
         hard = [is_hard(t) for t in doc] if parts else []
         for category, reading in self._readings.items():
             words = parts.get(reading_key(category)) or []
-            if not words and not reading.bare_decimals:
+            if not words and not _bare_decimals(reading):
                 continue
             hard = hard or [is_hard(t) for t in doc]
             self._readings_of(doc, category, reading, words, hard, seen, out)
@@ -155,7 +156,7 @@ class TriggerFinder:
         self,
         doc: Doc,
         category: str,
-        reading: TemperatureReadings,
+        reading: Union[TemperatureReadings, GlucoseReadings],
         words: List[Span],
         hard: List[bool],
         seen: Set[Tuple[str, int, int]],
@@ -163,9 +164,7 @@ class TriggerFinder:
     ) -> None:
         severity = self._severity(category)
         for t in doc:
-            if not _is_fever_reading(t.text, reading.fahrenheit_at_least, reading.celsius_at_least) or _not_a_reading(
-                doc, t.i, reading
-            ):
+            if not _is_reading(t.text, reading) or _not_a_reading(doc, t.i, reading):
                 continue
             paired = False
             for s, e in words:
@@ -177,12 +176,38 @@ class TriggerFinder:
                         seen.add((category, lo, hi))
                         out.append(Candidate(severity, category, lo, hi, tuple(sorted([(s, e), (t.i, t.i + 1)]))))
                     break
-            if not paired and reading.bare_decimals and _is_bare_reading(doc, t.i, reading):
+            if (
+                not paired
+                and isinstance(reading, TemperatureReadings)
+                and reading.bare_decimals
+                and _is_bare_reading(doc, t.i, reading)
+            ):
                 # "achy all over and 100.9", "im at 38.6": a decimal (or degree-sign)
                 # reading in the fever range is a temperature without any other word
                 if (category, t.i, t.i + 1) not in seen:
                     seen.add((category, t.i, t.i + 1))
                     out.append(Candidate(severity, category, t.i, t.i + 1, ((t.i, t.i + 1),)))
+
+
+def _bare_decimals(reading: Union[TemperatureReadings, GlucoseReadings]) -> bool:
+    return isinstance(reading, TemperatureReadings) and reading.bare_decimals
+
+
+def _is_reading(text: str, reading: Union[TemperatureReadings, GlucoseReadings]) -> bool:
+    if isinstance(reading, GlucoseReadings):
+        return _is_glucose_reading(text, reading.mg_dl_at_least)
+    return _is_fever_reading(text, reading.fahrenheit_at_least, reading.celsius_at_least)
+
+
+_GLUCOSE = re.compile(r"^(\d{3})s?$")
+# Meters read up to about 600 mg/dL ("HI" above); a bigger number is something else.
+_HIGHEST_GLUCOSE = 700
+
+
+def _is_glucose_reading(text: str, at_least: int) -> bool:
+    """'420', '350', '400s' at or above the level."""
+    match = _GLUCOSE.match(text.lower())
+    return match is not None and at_least <= int(match.group(1)) <= _HIGHEST_GLUCOSE
 
 
 _READING = re.compile(r"^(\d{2,3}(?:[.,]\d+)?)(?:°|º)?([fc])?$")
@@ -213,7 +238,7 @@ def _is_bare_reading(doc: Doc, i: int, reading: TemperatureReadings) -> bool:
     return bool(_BARE_READING.match(doc[i].lower_)) and not _not_a_reading(doc, i, reading)
 
 
-def _not_a_reading(doc: Doc, i: int, reading: TemperatureReadings) -> bool:
+def _not_a_reading(doc: Doc, i: int, reading: Union[TemperatureReadings, GlucoseReadings]) -> bool:
     """A number that is a price, a dose, a duration, a distance ... ("running 40 miles")."""
     return (i > 0 and doc[i - 1].lower_ in reading.not_after) or (
         i + 1 < len(doc) and doc[i + 1].lower_ in reading.not_before

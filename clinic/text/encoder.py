@@ -134,7 +134,7 @@ class WordPiece:
         return [self.cls] + ids[: self.max_tokens - 2] + [self.sep]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as data:
         for block in iter(lambda: data.read(1 << 20), b""):
@@ -149,7 +149,7 @@ class SentenceEncoder:
         import onnxruntime
 
         files = model_files()
-        if _sha256(files["onnx"]) != ONNX_SHA256:
+        if file_sha256(files["onnx"]) != ONNX_SHA256:
             raise RuntimeError(f"{files['onnx']} is not the model this component was checked with (sha256)")
         self.tokenizer = WordPiece(files["vocab"])
         options = onnxruntime.SessionOptions()
