@@ -69,7 +69,15 @@ TARGETS = {
 }
 REAL_SETS = ("real_dev", "real_blind", "spanish_dev", "spanish_blind")
 BLIND_SETS = ("real_blind", "spanish_blind")
-FIGURES = ("top1", "answered_right", "answered_wrong", "deflected")
+FIGURES = (
+    "top1",
+    "answered_right",
+    "answered_wrong",
+    "deflected",
+    "top1_either",
+    "answered_right_either",
+    "answered_wrong_either",
+)
 
 
 class Subject:
@@ -406,6 +414,9 @@ def _real_rows() -> List[Any]:
             (f"{title}: right or first offered", _real(name, "top1"), ""),
             (f"{title}: answered wrong", _real(name, "answered_wrong"), ""),
             (f"{title}: out of scope deflected", _real(name, "deflected"), ""),
+            (f"{title}: answered right, either annotator", _real(name, "answered_right_either"), ""),
+            (f"{title}: right or first offered, either annotator", _real(name, "top1_either"), ""),
+            (f"{title}: answered wrong, either annotator", _real(name, "answered_wrong_either"), ""),
         ]
     return rows
 

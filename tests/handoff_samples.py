@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date, datetime
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine
 
 from clinic.handoff.store import Base, HandoffStore, NewHandoff
+from clinic.settings import get_settings
 
 # 555-01xx numbers are reserved for fiction; phonenumbers accepts them with a real area code.
 PATIENT_NAMES = ["Marisol Quintanilla", "Thaddeus Okonkwo-Reyes", "Ingrid Vasquez-Holm", "Perpetua Lindqvist"]
@@ -103,3 +106,9 @@ def store(request, tmp_path) -> Iterator[HandoffStore]:
         yield store
     finally:
         store.dispose()
+
+
+def clinic_today() -> date:
+    """Today in the clinic's time zone: the analytics count the clinic's own days, so a test run
+    after midnight UTC and before midnight in the clinic must expect the clinic's date."""
+    return datetime.now(ZoneInfo(get_settings().nurse_line.timezone)).date()

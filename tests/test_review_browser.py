@@ -14,9 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from clinic.handoff.review_store import ReviewStore
-from clinic.handoff.store import HandoffStore, utcnow
+from clinic.handoff.store import HandoffStore
 from tests.conftest import ARTIFACTS, ROOT, VENV_BIN
 from tests.console_server import STAFF_PASSWORD, console_env, create_staff, running_console
+from tests.handoff_samples import clinic_today
 from tests.review_samples import RECORDED_NAME, RECORDED_PHONE, TrackerDb, recorded_events
 from tests.test_widget_browser import (  # noqa: F401  (fixtures)
     AXE,
@@ -75,7 +76,7 @@ def console(tmp_path_factory):
     store = HandoffStore(database)
     store.grant_role("rev.rita", "reviewer")
     review = ReviewStore(store)
-    today = utcnow().date()
+    today = clinic_today()
     review.add_counts(
         Counter(
             {
@@ -200,7 +201,7 @@ def test_a_nurse_reads_the_analytics_page_as_charts_and_tables(console, console_
     assert serious_violations(page) == []
 
     # A date range, and the CSV of the same figures.
-    page.get_by_label("From", exact=True).fill((utcnow().date() - timedelta(days=2)).isoformat())
+    page.get_by_label("From", exact=True).fill((clinic_today() - timedelta(days=2)).isoformat())
     page.get_by_role("button", name="Show these dates").click()
     expect(page.locator("#activity-table tbody tr")).to_have_count(3)
     csv = page.request.get(base + page.get_by_role("link", name=re.compile("CSV")).get_attribute("href"))

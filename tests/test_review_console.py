@@ -11,9 +11,8 @@ import pytest
 from clinic.console import auth, create_app
 from clinic.handoff.review_groups import Vectoriser, training_examples
 from clinic.handoff.review_store import ReviewStore
-from clinic.handoff.store import utcnow
 from tests.console_server import STAFF_PASSWORD, console_command, console_env
-from tests.handoff_samples import fresh_store
+from tests.handoff_samples import clinic_today, fresh_store
 from tests.test_console import csrf_of, sign_in
 from tests.test_review_queue import _queue
 
@@ -50,7 +49,7 @@ def review(store, vectoriser):
         vectoriser,
         [f"is the {DISTINCT} free", "is there parking at the clinic", "do you have parking", "does insurance cover it"],
     )
-    review.add_counts(Counter({(utcnow().date(), "messages", ""): 7, (utcnow().date(), "outcome", "deflected"): 4}))
+    review.add_counts(Counter({(clinic_today(), "messages", ""): 7, (clinic_today(), "outcome", "deflected"): 4}))
     return review
 
 
@@ -134,7 +133,7 @@ def test_the_analytics_page_shows_counts_not_patient_text(store, review):
     assert DISTINCT not in page and "parking" not in page
     csv = nurse.get("/analytics.csv")
     assert csv.mimetype == "text/csv" and "attachment" in csv.headers["Content-Disposition"]
-    assert f"activity,{utcnow().date().isoformat()},Patient messages,7" in csv.get_data(as_text=True)
+    assert f"activity,{clinic_today().isoformat()},Patient messages,7" in csv.get_data(as_text=True)
     assert DISTINCT not in csv.get_data(as_text=True)
     ranged = nurse.get("/analytics?from=2026-01-01&to=2026-01-07").get_data(as_text=True)
     assert "2026-01-07" in ranged and "2026-01-08" not in ranged

@@ -13,6 +13,10 @@ request_nurse: the real-question sets have them), or "unanswerable". A message c
   costly error: a confident wrong answer; a question taken for small talk counts too);
 - deflected: share of unanswerable messages deflected rather than answered.
 
+The real-question sets also carry a second annotator's label where it differs (`also`: labelled
+independently from the same topic contract and documents, without the first labels or the
+assistant's answers); the `_either` figures count a guess right when it matches either label.
+
 The blind real-question set is scored once per round, never tuned on, and nothing of either half
 goes into the training data (tests/data/real_questions/README.md).
 """
@@ -53,6 +57,8 @@ class Outcome:
     confidence: float
 
     kind: str = ""
+    # a second annotator's label, where it differs from `label`
+    also: Optional[str] = None
 
     @property
     def answered(self) -> bool:
@@ -70,6 +76,14 @@ class Outcome:
     @property
     def right(self) -> bool:
         return self.guess == self.label
+
+    @property
+    def right_either(self) -> bool:
+        return self.right or (self.also is not None and self.guess == self.also)
+
+    @property
+    def deflected_either(self) -> bool:
+        return self.deflected or (self.also is not None and self.answered and self.guess == self.also)
 
 
 @dataclass
@@ -97,6 +111,10 @@ class Report:
             "answered_right": round(self._share(answerable, lambda o: o.answered and o.right), 4),
             "answered_wrong": round(self._share(answerable, lambda o: o.answered and not o.right), 4),
             "deflected": round(self._share(unanswerable, lambda o: o.deflected), 4),
+            "top1_either": round(self._share(answerable, lambda o: o.right_either), 4),
+            "answered_right_either": round(self._share(answerable, lambda o: o.answered and o.right_either), 4),
+            "answered_wrong_either": round(self._share(answerable, lambda o: o.answered and not o.right_either), 4),
+            "deflected_either": round(self._share(unanswerable, lambda o: o.deflected_either), 4),
         }
 
     def misses(self) -> List[Outcome]:
@@ -137,7 +155,9 @@ def load_examples(path: Path = HELDOUT_FILE) -> List[Dict[str, str]]:
     return [{**e, "label": e.get("label", e.get("topic"))} for e in examples]
 
 
-def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any], kind: str = "") -> Outcome:
+def outcome_from_parse(
+    text: str, label: str, parsed: Dict[str, Any], kind: str = "", also: Optional[str] = None
+) -> Outcome:
     intent = (parsed.get("intent") or {}).get("name") or ""
     ranking = topic_ranking(parsed)
     # When the assistant deflects, the topic it would have offered first still tells whether the
@@ -150,6 +170,7 @@ def outcome_from_parse(text: str, label: str, parsed: Dict[str, Any], kind: str 
         topic=topic,
         confidence=float((parsed.get("intent") or {}).get("confidence") or 0.0),
         kind=kind,
+        also=also,
     )
 
 
@@ -157,7 +178,9 @@ async def evaluate(parse: Callable[[str], Awaitable[Dict[str, Any]]], examples: 
     report = Report()
     for example in examples:
         parsed = await parse(example["text"])
-        report.outcomes.append(outcome_from_parse(example["text"], example["label"], parsed, example.get("kind", "")))
+        report.outcomes.append(
+            outcome_from_parse(example["text"], example["label"], parsed, example.get("kind", ""), example.get("also"))
+        )
     return report
 
 
