@@ -97,3 +97,22 @@ def test_the_fit_is_cached_and_loads_offline(backstops, tmp_path, monkeypatch):
     assert again is not None
     text = "ya no quiero amanecer, le pido a dios que me recoja"
     assert again.probabilities(text) == pytest.approx(by_meaning.probabilities(text))
+
+
+def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(backstops, tmp_path):
+    _, by_meaning = backstops
+    archived = tmp_path / "model" / "meaning_backstop.npz"
+    archived.parent.mkdir()
+    by_meaning.save(archived)
+    elsewhere = tmp_path / "other-machine-cache"
+    meaning.adopt(archived, cache_dir=elsewhere)
+    examples = (
+        meaning.load_examples()
+        + meaning.load_examples(meaning.MEANING_ONLY_DIR)
+        + [(t, meaning.NONE) for t in training_texts()]
+    )
+    loaded = meaning.MeaningBackstop(examples, by_meaning.settings, cache_dir=elsewhere)
+    assert loaded.fingerprint == by_meaning.fingerprint
+    assert not (elsewhere / "multilingual_embeddings.npz").exists()  # nothing was embedded there
+    text = "ya les deje las llaves y el perro a mi hermana, gracias por todo"
+    assert loaded.probabilities(text) == pytest.approx(by_meaning.probabilities(text))

@@ -168,6 +168,7 @@ class ClinicVocabularyExtractor(_SpacyRulesExtractor):
         ]
 
 
+MEANING_FILE = "meaning_backstop.npz"
 ROUTINE_FILE = "routine_messages.json"
 
 
@@ -221,11 +222,13 @@ class RedFlagDetector(_SpacyRulesExtractor):
     def train(self, training_data: TrainingData) -> Resource:
         routine = sorted({m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)})
         assert self._model_storage is not None and self._resource is not None
+        # The meaning backstop's first fit embeds every example (about 12 ms each): done here, in
+        # training, and kept in the model, so that no server start has to.
+        meaning = red_flag_meaning.load_meaning_backstop(routine=routine)
         with self._model_storage.write_to(self._resource) as directory:
             (directory / ROUTINE_FILE).write_text(json.dumps(routine), encoding="utf-8")
-        # The meaning backstop's first fit embeds every example (about 12 ms each): done here, in
-        # training, so that the server's first start does not (it reads the cache in var/cache/).
-        red_flag_meaning.load_meaning_backstop(routine=routine)
+            if meaning is not None:
+                meaning.save(directory / MEANING_FILE)
         return self._resource
 
     @classmethod
@@ -245,6 +248,7 @@ class RedFlagDetector(_SpacyRulesExtractor):
         try:
             with model_storage.read_from(resource) as directory:
                 routine = json.loads((directory / ROUTINE_FILE).read_text(encoding="utf-8"))
+                red_flag_meaning.adopt(directory / MEANING_FILE)
         except (ValueError, OSError):
             logger.warning("%s: no routine messages in the model; backstop fitted without them", cls.__name__)
             routine = []

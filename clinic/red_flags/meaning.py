@@ -114,6 +114,7 @@ class MeaningBackstop:
         fingerprint = hashlib.sha256(
             json.dumps([MODEL_NAME, sorted(examples)], ensure_ascii=False).encode("utf-8")
         ).hexdigest()[:16]
+        self.fingerprint = fingerprint
         fitted = cache_dir / f"meaning_backstop_{fingerprint}.npz"
         try:
             with np.load(fitted) as stored:
@@ -122,6 +123,11 @@ class MeaningBackstop:
             vectors = _EmbeddingCache(cache_dir / "multilingual_embeddings.npz").embed([t for t, _ in examples])
             self._weights, self._biases = _fit(vectors, [label for _, label in examples])
             _save(fitted, weights=self._weights, biases=self._biases)
+
+    def save(self, path: Path) -> None:
+        """The fit, with the fingerprint of what it learned from, for the model archive
+        (``adopt`` puts it back in the cache where another machine loads the model)."""
+        np.savez(path, weights=self._weights, biases=self._biases, fingerprint=np.array(self.fingerprint))
 
     def probabilities(self, text: str) -> Dict[str, float]:
         if not text.strip():
@@ -144,3 +150,18 @@ def load_meaning_backstop(routine: Iterable[str] = ()) -> Optional[MeaningBackst
         return None
     examples = load_examples() + load_examples(MEANING_ONLY_DIR) + [(t, NONE) for t in routine]
     return MeaningBackstop(examples, settings)
+
+
+def adopt(path: Path, cache_dir: Path = CACHE_DIR) -> None:
+    """A fit saved in a model archive joins the cache, so that a machine that did not train the
+    model loads it without embedding anything; it is used only if the examples are still those it
+    learned from (same fingerprint)."""
+    try:
+        with np.load(path) as stored:
+            fingerprint = str(stored["fingerprint"])
+            arrays = {"weights": stored["weights"], "biases": stored["biases"]}
+    except (OSError, KeyError, ValueError):
+        return
+    target = cache_dir / f"meaning_backstop_{fingerprint}.npz"
+    if not target.exists():
+        _save(target, **arrays)
