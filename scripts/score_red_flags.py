@@ -2,7 +2,7 @@
 """Scores the red-flag detector on the clinician-written vignettes and times it.
 
     .venv/bin/python scripts/score_red_flags.py [--file tests/data/red_flag_vignettes_c.yml] [-v] [--rules-only]
-    .venv/bin/python scripts/score_red_flags.py --file tests/data/red_flag_vignettes_es_h.yml --max-false-alarms 0.03
+    .venv/bin/python scripts/score_red_flags.py --file tests/data/red_flag_vignettes_es_i.yml --max-false-alarms 0.03
 
 Messages are processed the way the served model does it: normalised, lower-cased and parsed as
 Rasa's SpacyNLP does (parser disabled), their language guessed (clinic.text.language), then read by

@@ -116,3 +116,23 @@ def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(back
     assert not (elsewhere / "multilingual_embeddings.npz").exists()  # nothing was embedded there
     text = "ya les deje las llaves y el perro a mi hermana, gracias por todo"
     assert loaded.probabilities(text) == pytest.approx(by_meaning.probabilities(text))
+
+
+def test_the_latest_blind_spanish_round_keeps_its_scored_figures(nlp, detectors):
+    """Round I was scored once, after the last change to the rules and examples (README); these
+    floors are those figures, so that a later change cannot lose what it caught unnoticed."""
+    vignettes = yaml.safe_load((DATA / "red_flag_vignettes_es_i.yml").read_text(encoding="utf-8"))["vignettes"]
+    caught = {"emergency": 0, "crisis": 0, "urgent": 0}
+    alarms = 0
+    rank = {"none": 0, "urgent": 1, "emergency": 2, "crisis": 3}
+    for v in vignettes:
+        got = _severity(detectors["with"], nlp, v["text"])
+        want = v["severity"]
+        if want == "none":
+            alarms += rank[got] >= 2
+        elif want == "crisis":
+            caught["crisis"] += got == "crisis"
+        else:
+            caught[want] += rank[got] >= rank[want]
+    assert caught["emergency"] >= 24 and caught["crisis"] >= 30 and caught["urgent"] >= 18, caught
+    assert alarms <= 3
