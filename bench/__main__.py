@@ -298,6 +298,8 @@ def serve(subject: Subject, args: argparse.Namespace, round_no: int) -> Dict[str
                 str(endpoints),
                 "--credentials",
                 "credentials.yml",
+                # the tracker endpoint, which the conversation scoring reads after the load phases
+                "--enable-api",
             ],
             RESULTS / f"rasa-{subject.key}.log",
             env,
