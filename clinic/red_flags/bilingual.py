@@ -31,6 +31,7 @@ from clinic.red_flags.detector import (
     Finding,
     RedFlagDetector,
     load_detector,
+    set_aside_for_context,
 )
 from clinic.severity import rank_of
 
@@ -148,8 +149,7 @@ class BilingualDetector:
         for severity, probability in self.meaning.judge(text):
             if rank_of(severity) <= top or (severity != "crisis" and findings):
                 continue
-            set_aside = any(c.severity.value == severity for c in spanish) and not any(c.kept for c in spanish)
-            if set_aside and probability < self.meaning.settings.overrides_context_at:
+            if set_aside_for_context(spanish, severity) and probability < self.meaning.settings.overrides_context_at:
                 continue
             start, end = len(text) - len(text.lstrip()), len(text.rstrip())
             return [Finding(severity, f"{MEANING_CATEGORY_PREFIX}{severity}", text[start:end], start, end), *findings]

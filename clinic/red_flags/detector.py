@@ -119,7 +119,7 @@ class RedFlagDetector:
         f = features(doc, candidates, self._cues, self.rules.words)
         for c in candidates:
             c.reasons = context.judge(c, f, self.rules.category(c.category))
-        for c in candidates:
+        for c in [c for c in candidates if c.kept]:
             # a phrase inside a longer one of its category that was set aside shares its context:
             # "no me falta el aire ni me duele el pecho" denies "duele el pecho" too
             outer = next(
@@ -134,7 +134,7 @@ class RedFlagDetector:
                 ),
                 None,
             )
-            if c.kept and outer is not None:
+            if outer is not None:
                 c.reasons = list(outer.reasons)
         return candidates
 
@@ -145,10 +145,8 @@ class RedFlagDetector:
         if judged is None:
             return None
         severity, probability = judged
-        # The rules saw this kind of red flag and set every mention aside for its context
-        # (denied, someone else's, over, a figure of speech): only a very sure backstop overrides.
-        set_aside = not any(c.kept for c in candidates) and any(c.severity == severity for c in candidates)
-        if set_aside and probability < self.backstop.overrides_context_at:
+        # only a very sure backstop overrides the rules' reading of the context
+        if set_aside_for_context(candidates, severity) and probability < self.backstop.overrides_context_at:
             return None
         text = doc.text
         start = len(text) - len(text.lstrip())
@@ -164,6 +162,12 @@ class RedFlagDetector:
             end_char = doc[c.end - 1].idx + len(doc[c.end - 1].text)
             findings.append(Finding(c.severity.value, c.category, doc.text[start_char:end_char], start_char, end_char))
         return findings
+
+
+def set_aside_for_context(candidates: Sequence[Candidate], severity: str) -> bool:
+    """The rules saw this kind of red flag and set every mention aside for its context (denied,
+    someone else's, over, a figure of speech): a learned backstop needs to be very sure then."""
+    return not any(c.kept for c in candidates) and any(c.severity.value == severity for c in candidates)
 
 
 def load_detector(path: Union[str, Path, None] = None, backstop: Optional[LearnedBackstop] = None) -> RedFlagDetector:

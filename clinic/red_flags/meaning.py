@@ -15,11 +15,11 @@ someone else's, over, a figure of speech), unless very sure. Cut-offs in
 ``clinic/data/red_flags/backstop.yml`` (``meaning``).
 
 It learns from every example in ``clinic/data/red_flag_examples/`` (both languages), the scored
-Spanish blind rounds in its ``spanish_rounds/`` folder (which the n-gram backstop does not read:
-with them it lost two English crises, measured) and the assistant's NLU examples as routine. The
-fit is a logistic regression per severity, done when the model loads; the embeddings and the fit
-are cached in ``var/cache/`` by content, so only the first load after the data changed embeds
-(about 12 ms an example).
+Spanish blind rounds and Spanish messages written from patterns in its ``meaning/`` folder (which
+the n-gram backstop does not read: with them it lost two English crises, measured) and the
+assistant's NLU examples as routine. The fit is a logistic regression per severity, done in
+training (the RedFlagDetector keeps it in the model); the embeddings and the fit are cached in
+``var/cache/`` by content, so only a fit after the data changed embeds (about 12 ms an example).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 MEANING_ONLY_DIR = DEFAULT_EXAMPLES_DIR / "meaning"
 CACHE_DIR = Path(os.environ.get("CLINIC_CACHE_DIR") or PROJECT_ROOT / "var" / "cache")
-JUDGED = MEANING_JUDGES
 
 
 def _key(text: str) -> str:
@@ -94,7 +93,7 @@ def _fit(vectors: np.ndarray, labels: Sequence[str]) -> Tuple[np.ndarray, np.nda
     from sklearn.linear_model import LogisticRegression
 
     weights, biases = [], []
-    for severity in JUDGED:
+    for severity in MEANING_JUDGES:
         target = np.array([label == severity for label in labels], dtype=int)
         model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000).fit(vectors, target)
         weights.append(model.coef_[0])
@@ -110,7 +109,6 @@ class MeaningBackstop:
         cache_dir: Path = CACHE_DIR,
     ) -> None:
         self.settings = settings
-        self.size = len(examples)
         fingerprint = hashlib.sha256(
             json.dumps([MODEL_NAME, sorted(examples)], ensure_ascii=False).encode("utf-8")
         ).hexdigest()[:16]
@@ -131,15 +129,15 @@ class MeaningBackstop:
 
     def probabilities(self, text: str) -> Dict[str, float]:
         if not text.strip():
-            return {severity: 0.0 for severity in JUDGED}
+            return {severity: 0.0 for severity in MEANING_JUDGES}
         scores = self._weights @ shared_multilingual().embed([text])[0].astype(np.float64) + self._biases
-        return {severity: float(1.0 / (1.0 + np.exp(-s))) for severity, s in zip(JUDGED, scores)}
+        return {severity: float(1.0 / (1.0 + np.exp(-s))) for severity, s in zip(MEANING_JUDGES, scores)}
 
     def judge(self, text: str) -> List[Tuple[str, float]]:
         """Each severity whose cut-off the message reaches, with its probability, most severe first."""
         probabilities = self.probabilities(text)
         cuts: Mapping[str, float] = self.settings.thresholds
-        return [(s, probabilities[s]) for s in JUDGED if s in cuts and probabilities[s] >= cuts[s]]
+        return [(s, probabilities[s]) for s in MEANING_JUDGES if s in cuts and probabilities[s] >= cuts[s]]
 
 
 def load_meaning_backstop(routine: Iterable[str] = ()) -> Optional[MeaningBackstop]:

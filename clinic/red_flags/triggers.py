@@ -176,12 +176,7 @@ class TriggerFinder:
                         seen.add((category, lo, hi))
                         out.append(Candidate(severity, category, lo, hi, tuple(sorted([(s, e), (t.i, t.i + 1)]))))
                     break
-            if (
-                not paired
-                and isinstance(reading, TemperatureReadings)
-                and reading.bare_decimals
-                and _is_bare_reading(doc, t.i, reading)
-            ):
+            if not paired and _bare_decimals(reading) and _is_bare_reading(doc, t.i, reading):
                 # "achy all over and 100.9", "im at 38.6": a decimal (or degree-sign)
                 # reading in the fever range is a temperature without any other word
                 if (category, t.i, t.i + 1) not in seen:
@@ -233,7 +228,7 @@ def _is_fever_reading(text: str, f_min: float, c_min: float) -> bool:
 _BARE_READING = re.compile(r"^\d{2,3}(?:[.,]\d(?:°|º)?[fc]?|(?:°|º)[fc]?)$")
 
 
-def _is_bare_reading(doc: Doc, i: int, reading: TemperatureReadings) -> bool:
+def _is_bare_reading(doc: Doc, i: int, reading: Union[TemperatureReadings, GlucoseReadings]) -> bool:
     """'100.9', '38.6', '102°' standing alone, not a price, a dose or a duration."""
     return bool(_BARE_READING.match(doc[i].lower_)) and not _not_a_reading(doc, i, reading)
 
