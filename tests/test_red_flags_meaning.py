@@ -39,15 +39,20 @@ def detectors(backstops):
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text,without,with_meaning",
     [
         # keys and the dog left with a sister, "they won't see me again": no crisis word at all
-        "hoy le deje a mi hermana las llaves de la casa y el perro, no creo que me vuelvan a ver",
+        ("hoy le deje a mi hermana las llaves de la casa y el perro, no creo que me vuelvan a ver", "none", "crisis"),
+        # a stroke the n-grams read as lasting weakness is raised to an emergency
+        ("no levanto el brazo derecho y las palabras no me salen bien desde hace rato", "urgent", "emergency"),
+        # the rules read a figure of speech and the n-grams see "morir": their crisis needs the
+        # meaning to agree as surely as it would raise one itself
+        ("ya me quiero morir de aburrimiento con esta fila jaja, cuanto falta?", "crisis", "none"),
     ],
 )
-def test_a_spanish_crisis_without_crisis_words_is_caught(nlp, detectors, text):
-    assert _severity(detectors["without"], nlp, text) == "none"
-    assert _severity(detectors["with"], nlp, text) == "crisis"
+def test_what_the_meaning_backstop_changes(nlp, detectors, text, without, with_meaning):
+    assert _severity(detectors["without"], nlp, text) == without
+    assert _severity(detectors["with"], nlp, text) == with_meaning
 
 
 def test_an_urgent_message_is_not_raised_to_an_emergency(nlp, detectors, backstops):
@@ -118,10 +123,20 @@ def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(back
     assert loaded.probabilities(text) == pytest.approx(by_meaning.probabilities(text))
 
 
-def test_the_latest_blind_spanish_round_keeps_its_scored_figures(nlp, detectors):
-    """Round I was scored once, after the last change to the rules and examples (README); these
-    floors are those figures, so that a later change cannot lose what it caught unnoticed."""
-    vignettes = yaml.safe_load((DATA / "red_flag_vignettes_es_i.yml").read_text(encoding="utf-8"))["vignettes"]
+# Each round's figures with today's rules and examples (H-J were studied for rule round 6 after
+# their one scoring; K is as scored once, after it): floors, so that a later change cannot lose
+# unnoticed what they catch. (emergency, crisis, urgent) caught, and false alarms at most.
+SCORED_ROUNDS = {
+    "red_flag_vignettes_es_h.yml": ((24, 34, 20), 0),
+    "red_flag_vignettes_es_i.yml": ((24, 32, 18), 3),
+    "red_flag_vignettes_es_j.yml": ((25, 34, 19), 1),
+    "red_flag_vignettes_es_k.yml": ((25, 30, 19), 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCORED_ROUNDS))
+def test_scored_spanish_rounds_keep_their_figures(nlp, detectors, name):
+    vignettes = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["vignettes"]
     caught = {"emergency": 0, "crisis": 0, "urgent": 0}
     alarms = 0
     rank = {"none": 0, "urgent": 1, "emergency": 2, "crisis": 3}
@@ -134,5 +149,6 @@ def test_the_latest_blind_spanish_round_keeps_its_scored_figures(nlp, detectors)
             caught["crisis"] += got == "crisis"
         else:
             caught[want] += rank[got] >= rank[want]
-    assert caught["emergency"] >= 24 and caught["crisis"] >= 30 and caught["urgent"] >= 18, caught
-    assert alarms <= 3
+    (emergency, crisis, urgent), most_alarms = SCORED_ROUNDS[name]
+    assert caught["emergency"] >= emergency and caught["crisis"] >= crisis and caught["urgent"] >= urgent, caught
+    assert alarms <= most_alarms

@@ -134,6 +134,11 @@ def test_spanish_rule_files_are_written_without_accents():
         ("soy diabetica y el azucar me salio en 390 y no baja", "urgent"),
         # what the patient read about a risk
         ("lei que a veces se cierra la garganta, es comun?", "none"),
+        # round 6: a long time ago, and well for years since
+        ("hace mucho tiempo pense en hacerme dano pero ya llevo mucho tiempo bien", "none"),
+        ("mi nieta tuvo convulsiones de bebe, ahora tiene 12 y esta sanita", "none"),
+        ("en el 2015 intente quitarme la vida, lo pongo en el historial?", "none"),
+        ("pense en hacerme dano anoche otra vez", "crisis"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):

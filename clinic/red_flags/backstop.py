@@ -69,13 +69,20 @@ class MeaningSettings:
     thresholds: Dict[str, float]
     # where the rules set every mention of that kind of red flag aside, the probability it needs
     overrides_context_at: float = 1.0
+    # the probability of the same severity a Spanish message needs before the n-gram backstop's
+    # crisis or emergency on it stands: the n-grams read "morir" in "me duele a morir"
+    confirms_learned_at: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.thresholds if name not in MEANING_JUDGES]
         if unknown:
             raise ValueError(f"meaning thresholds only for {', '.join(MEANING_JUDGES)}, not {', '.join(unknown)}")
-        if not all(0.0 <= p <= 1.0 for p in [*self.thresholds.values(), self.overrides_context_at]):
-            raise ValueError("meaning thresholds and overrides_context_at are probabilities, from 0 to 1")
+        if not all(
+            0.0 <= p <= 1.0 for p in [*self.thresholds.values(), self.overrides_context_at, self.confirms_learned_at]
+        ):
+            raise ValueError(
+                "meaning thresholds, overrides_context_at and confirms_learned_at are probabilities, from 0 to 1"
+            )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, List, Mapping, Optional, Sequence, Union
 
 from spacy.tokens import Doc
 
@@ -119,11 +119,14 @@ class BilingualDetector:
         elif english_doc is not None:
             spanish_findings = _not_set_aside(spanish_findings, english_doc, english)
         findings = sorted(english_findings + spanish_findings, key=lambda f: (-rank_of(f.severity), f.start))
+        meaning = self.meaning.probabilities(text) if leans_spanish and self.meaning is not None else None
         if self.backstop is not None:
             judge, doc, candidates = (
                 (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
             )
             learned = judge._backstop_finding(doc, candidates) if doc is not None else None
+            if learned and meaning is not None and not self._confirmed(learned.severity, meaning, spanish):
+                learned = None
             if learned and (not findings or rank_of(learned.severity) > rank_of(findings[0].severity)):
                 # the folded text has the message's offsets; the phrase is the message's own
                 findings.insert(
@@ -136,18 +139,34 @@ class BilingualDetector:
                         learned.end,
                     ),
                 )
-        if leans_spanish and self.meaning is not None:
-            findings = self._by_meaning(findings, text, spanish)
+        if meaning is not None:
+            findings = self._by_meaning(findings, text, spanish, meaning)
         return findings
 
-    def _by_meaning(self, findings: List[Finding], text: str, spanish: Sequence[Candidate]) -> List[Finding]:
+    def _confirmed(self, severity: str, meaning: Mapping[str, float], spanish: Sequence[Candidate]) -> bool:
+        """Whether the meaning backstop lets the n-gram backstop's ``severity`` on a Spanish message
+        stand (it judges crises and emergencies only): where the Spanish rules set that kind of
+        red flag aside ("me quiero morir de aburrimiento"), only as surely as it would raise it
+        itself."""
+        assert self.meaning is not None
+        settings = self.meaning.settings
+        needed = (
+            settings.overrides_context_at if set_aside_for_context(spanish, severity) else settings.confirms_learned_at
+        )
+        return severity not in meaning or meaning[severity] >= needed
+
+    def _by_meaning(
+        self, findings: List[Finding], text: str, spanish: Sequence[Candidate], meaning: Mapping[str, float]
+    ) -> List[Finding]:
         """The meaning backstop's verdict on a Spanish message (clinic.red_flags.meaning): a crisis
-        over anything less, an emergency only where nothing was found; not where the Spanish rules
+        over anything less, an emergency where nothing was found or only the n-gram backstop's
+        urgent (a rule's urgent bleeding or infection stays urgent); not where the Spanish rules
         set that kind of red flag aside, unless very sure."""
         assert self.meaning is not None
         top = rank_of(findings[0].severity) if findings else 0
-        for severity, probability in self.meaning.judge(text):
-            if rank_of(severity) <= top or (severity != "crisis" and findings):
+        only_learned = all(f.category.startswith(LEARNED_CATEGORY_PREFIX) for f in findings)
+        for severity, probability in self.meaning.judge(meaning):
+            if rank_of(severity) <= top or (severity != "crisis" and not only_learned):
                 continue
             if set_aside_for_context(spanish, severity) and probability < self.meaning.settings.overrides_context_at:
                 continue

@@ -133,9 +133,8 @@ class MeaningBackstop:
         scores = self._weights @ shared_multilingual().embed([text])[0].astype(np.float64) + self._biases
         return {severity: float(1.0 / (1.0 + np.exp(-s))) for severity, s in zip(MEANING_JUDGES, scores)}
 
-    def judge(self, text: str) -> List[Tuple[str, float]]:
-        """Each severity whose cut-off the message reaches, with its probability, most severe first."""
-        probabilities = self.probabilities(text)
+    def judge(self, probabilities: Mapping[str, float]) -> List[Tuple[str, float]]:
+        """Each severity whose cut-off a message's ``probabilities`` reach, most severe first."""
         cuts: Mapping[str, float] = self.settings.thresholds
         return [(s, probabilities[s]) for s in MEANING_JUDGES if s in cuts and probabilities[s] >= cuts[s]]
 
