@@ -14,6 +14,7 @@ import yaml
 from clinic.red_flags import meaning
 from clinic.red_flags.backstop import load_backstop
 from clinic.red_flags.bilingual import load_bilingual
+from clinic.red_flags.detector import Finding
 from clinic.tools.evaluation import training_texts
 from tests.test_red_flags_spanish import _severity
 
@@ -53,6 +54,23 @@ def detectors(backstops):
 def test_what_the_meaning_backstop_changes(nlp, detectors, text, without, with_meaning):
     assert _severity(detectors["without"], nlp, text) == without
     assert _severity(detectors["with"], nlp, text) == with_meaning
+
+
+@pytest.mark.parametrize(
+    "found,crisis,raised",
+    [
+        # a rule's urgent bleeding is raised to a crisis only when the meaning is very sure
+        ("uncontrolled_bleeding", 0.90, False),
+        ("uncontrolled_bleeding", 0.97, True),
+        # the n-gram backstop's urgent is no rule's reading: the ordinary cut-off
+        ("learned_urgent", 0.90, True),
+    ],
+)
+def test_a_crisis_over_a_rules_finding_needs_the_meaning_to_be_very_sure(detectors, found, crisis, raised):
+    text = "sigue saliendo sangre del piquete"
+    finding = Finding("urgent", found, text, 0, len(text))
+    verdict = detectors["with"]._by_meaning([finding], text, [], {"crisis": crisis, "emergency": 0.0})
+    assert (verdict[0].severity == "crisis") is raised
 
 
 def test_an_urgent_message_is_not_raised_to_an_emergency(nlp, detectors, backstops):
@@ -124,13 +142,14 @@ def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(back
 
 
 # Each round's figures with today's rules and examples (H-J were studied for rule round 6 after
-# their one scoring; K is as scored once, after it): floors, so that a later change cannot lose
+# their one scoring; K and L are as scored once, after it): floors, so that a later change cannot lose
 # unnoticed what they catch. (emergency, crisis, urgent) caught, and false alarms at most.
 SCORED_ROUNDS = {
     "red_flag_vignettes_es_h.yml": ((24, 34, 20), 0),
     "red_flag_vignettes_es_i.yml": ((24, 32, 18), 3),
     "red_flag_vignettes_es_j.yml": ((25, 34, 19), 1),
     "red_flag_vignettes_es_k.yml": ((25, 30, 19), 4),
+    "red_flag_vignettes_es_l.yml": ((25, 30, 20), 4),
 }
 
 

@@ -160,15 +160,17 @@ class BilingualDetector:
     ) -> List[Finding]:
         """The meaning backstop's verdict on a Spanish message (clinic.red_flags.meaning): a crisis
         over anything less, an emergency where nothing was found or only the n-gram backstop's
-        urgent (a rule's urgent bleeding or infection stays urgent); not where the Spanish rules
-        set that kind of red flag aside, unless very sure."""
+        urgent (a rule's urgent bleeding or infection stays urgent); only when very sure where the
+        Spanish rules set that kind of red flag aside or a rule found another one (oozing blood
+        read as a crisis)."""
         assert self.meaning is not None
         top = rank_of(findings[0].severity) if findings else 0
         only_learned = all(f.category.startswith(LEARNED_CATEGORY_PREFIX) for f in findings)
         for severity, probability in self.meaning.judge(meaning):
             if rank_of(severity) <= top or (severity != "crisis" and not only_learned):
                 continue
-            if set_aside_for_context(spanish, severity) and probability < self.meaning.settings.overrides_context_at:
+            unsure = set_aside_for_context(spanish, severity) or not only_learned
+            if unsure and probability < self.meaning.settings.overrides_context_at:
                 continue
             start, end = len(text) - len(text.lstrip()), len(text.rstrip())
             return [Finding(severity, f"{MEANING_CATEGORY_PREFIX}{severity}", text[start:end], start, end), *findings]
