@@ -15,6 +15,7 @@ from clinic.red_flags import meaning
 from clinic.red_flags.backstop import load_backstop
 from clinic.red_flags.bilingual import load_bilingual
 from clinic.red_flags.detector import Finding
+from clinic.severity import rank_of
 from clinic.tools.evaluation import training_texts
 from tests.test_red_flags_spanish import _severity
 
@@ -158,16 +159,15 @@ def test_scored_spanish_rounds_keep_their_figures(nlp, detectors, name):
     vignettes = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["vignettes"]
     caught = {"emergency": 0, "crisis": 0, "urgent": 0}
     alarms = 0
-    rank = {"none": 0, "urgent": 1, "emergency": 2, "crisis": 3}
     for v in vignettes:
         got = _severity(detectors["with"], nlp, v["text"])
         want = v["severity"]
         if want == "none":
-            alarms += rank[got] >= 2
+            alarms += rank_of(got) >= rank_of("emergency")
         elif want == "crisis":
             caught["crisis"] += got == "crisis"
         else:
-            caught[want] += rank[got] >= rank[want]
+            caught[want] += rank_of(got) >= rank_of(want)
     (emergency, crisis, urgent), most_alarms = SCORED_ROUNDS[name]
     assert caught["emergency"] >= emergency and caught["crisis"] >= crisis and caught["urgent"] >= urgent, caught
     assert alarms <= most_alarms
