@@ -13,7 +13,7 @@ import yaml
 
 from clinic.red_flags import meaning
 from clinic.red_flags.backstop import load_backstop
-from clinic.red_flags.bilingual import load_bilingual
+from clinic.red_flags.bilingual import load_bilingual, spanish_doc
 from clinic.red_flags.detector import Finding
 from clinic.severity import rank_of
 from clinic.tools.evaluation import training_texts
@@ -50,6 +50,10 @@ def detectors(backstops):
         # the rules read a figure of speech and the n-grams see "morir": their crisis needs the
         # meaning to agree as surely as it would raise one itself
         ("ya me quiero morir de aburrimiento con esta fila jaja, cuanto falta?", "crisis", "none"),
+        # round 7: a thing given away is a crisis to the meaning, unless the message gives the
+        # ordinary reason itself (backstop.yml, reassured_by)
+        ("le di mi baston a mi cunado, ya no lo voy a ocupar", "none", "crisis"),
+        ("le di mi baston a mi cunado porque ya camino bien gracias a las inyecciones", "none", "none"),
     ],
 )
 def test_what_the_meaning_backstop_changes(nlp, detectors, text, without, with_meaning):
@@ -70,7 +74,9 @@ def test_what_the_meaning_backstop_changes(nlp, detectors, text, without, with_m
 def test_a_crisis_over_a_rules_finding_needs_the_meaning_to_be_very_sure(detectors, found, crisis, raised):
     text = "sigue saliendo sangre del piquete"
     finding = Finding("urgent", found, text, 0, len(text))
-    verdict = detectors["with"]._by_meaning([finding], text, [], {"crisis": crisis, "emergency": 0.0})
+    verdict = detectors["with"]._by_meaning(
+        [finding], text, spanish_doc(text), [], {"crisis": crisis, "emergency": 0.0}
+    )
     assert (verdict[0].severity == "crisis") is raised
 
 
@@ -143,14 +149,18 @@ def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(back
 
 
 # Each round's figures with today's rules and examples (H-J were studied for rule round 6 after
-# their one scoring; K and L are as scored once, after it): floors, so that a later change cannot lose
-# unnoticed what they catch. (emergency, crisis, urgent) caught, and false alarms at most.
+# their one scoring, H-M for rule round 7; N and O are as scored once, after it): floors, so that a later
+# change cannot lose unnoticed what they catch. (emergency, crisis, urgent) caught, and false alarms
+# at most.
 SCORED_ROUNDS = {
-    "red_flag_vignettes_es_h.yml": ((24, 34, 20), 0),
-    "red_flag_vignettes_es_i.yml": ((24, 32, 18), 3),
-    "red_flag_vignettes_es_j.yml": ((25, 34, 19), 1),
-    "red_flag_vignettes_es_k.yml": ((25, 30, 19), 4),
-    "red_flag_vignettes_es_l.yml": ((25, 30, 20), 4),
+    "red_flag_vignettes_es_h.yml": ((25, 35, 20), 0),
+    "red_flag_vignettes_es_i.yml": ((25, 35, 18), 1),
+    "red_flag_vignettes_es_j.yml": ((25, 35, 19), 1),
+    "red_flag_vignettes_es_k.yml": ((25, 34, 20), 0),
+    "red_flag_vignettes_es_l.yml": ((25, 34, 20), 1),
+    "red_flag_vignettes_es_m.yml": ((25, 35, 19), 1),
+    "red_flag_vignettes_es_n.yml": ((24, 30, 20), 0),
+    "red_flag_vignettes_es_o.yml": ((25, 28, 20), 2),
 }
 
 

@@ -139,6 +139,17 @@ def test_spanish_rule_files_are_written_without_accents():
         ("mi nieta tuvo convulsiones de bebe, ahora tiene 12 y esta sanita", "none"),
         ("en el 2015 intente quitarme la vida, lo pongo en el historial?", "none"),
         ("pense en hacerme dano anoche otra vez", "crisis"),
+        # round 7: a dose that kills, not there for a date (unless away for a reason), blades made
+        # ready, a relative gone off with a gun, the patient's own seizure told by the family
+        ("cual es la dosis de tramadol que mata", "crisis"),
+        ("no voy a estar para el viernes, ya lo decidi", "crisis"),
+        ("no voy a estar para el viernes, salgo de viaje con mis hijos", "none"),
+        ("ya tengo las cuchillas listas", "crisis"),
+        ("mi hermano agarro la pistola y se fue diciendo que ya no aguanta", "crisis"),
+        ("mi mama dice que acabo de tener una convulsion", "emergency"),
+        ("me voy a matar en el gimnasio hoy jaja", "none"),
+        ("siento como un elefante sentado en el pecho", "emergency"),
+        ("mi hija se despidio de todos y regalo su perro, es normal?", "crisis"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):

@@ -18,6 +18,8 @@ set every mention aside for its context, only a very sure backstop overrides the
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Mapping, Optional, Sequence, Union
@@ -125,8 +127,15 @@ class BilingualDetector:
                 (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
             )
             learned = judge._backstop_finding(doc, candidates) if doc is not None else None
-            if learned and meaning is not None and not self._confirmed(learned.severity, meaning, spanish):
-                learned = None
+            if learned and meaning is not None and not self._confirmed(learned.severity, meaning, sdoc, spanish):
+                # what read as an emergency to the n-grams and not to the meaning ("un dolor de
+                # cabeza bien fuerte desde las inyecciones del cuello") is still for the nurse
+                # line today; a crisis the meaning does not confirm is a figure of speech
+                learned = (
+                    replace(learned, severity="urgent", category=f"{LEARNED_CATEGORY_PREFIX}urgent")
+                    if learned.severity == "emergency"
+                    else None
+                )
             if learned and (not findings or rank_of(learned.severity) > rank_of(findings[0].severity)):
                 # the folded text has the message's offsets; the phrase is the message's own
                 findings.insert(
@@ -140,41 +149,60 @@ class BilingualDetector:
                     ),
                 )
         if meaning is not None:
-            findings = self._by_meaning(findings, text, spanish, meaning)
+            findings = self._by_meaning(findings, text, sdoc, spanish, meaning)
         return findings
 
-    def _confirmed(self, severity: str, meaning: Mapping[str, float], spanish: Sequence[Candidate]) -> bool:
-        """Whether the meaning backstop lets the n-gram backstop's ``severity`` on a Spanish message
-        stand (it judges crises and emergencies only): where the Spanish rules set that kind of
-        red flag aside ("me quiero morir de aburrimiento"), only as surely as it would raise it
-        itself."""
+    def _needed(self, severity: str, sdoc: Doc, spanish: Sequence[Candidate], otherwise: float) -> float:
+        """The meaning probability a learned ``severity`` on a Spanish message needs: none will do
+        where the message gives it an ordinary reading ("le regalé mi andadera porque ya camino");
+        a very sure one where the Spanish rules set that kind of red flag aside ("me quiero morir de
+        aburrimiento"); else ``otherwise``."""
         assert self.meaning is not None
         settings = self.meaning.settings
-        needed = (
-            settings.overrides_context_at if set_aside_for_context(spanish, severity) else settings.confirms_learned_at
-        )
+        if settings.reassured(severity, sdoc.text.lower()):
+            return math.inf
+        return settings.overrides_context_at if set_aside_for_context(spanish, severity) else otherwise
+
+    def _confirmed(self, severity: str, meaning: Mapping[str, float], sdoc: Doc, spanish: Sequence[Candidate]) -> bool:
+        """Whether the meaning backstop lets the n-gram backstop's ``severity`` on a Spanish message
+        stand (it judges crises and emergencies only)."""
+        assert self.meaning is not None
+        needed = self._needed(severity, sdoc, spanish, self.meaning.settings.confirms_learned_at)
         return severity not in meaning or meaning[severity] >= needed
 
     def _by_meaning(
-        self, findings: List[Finding], text: str, spanish: Sequence[Candidate], meaning: Mapping[str, float]
+        self,
+        findings: List[Finding],
+        text: str,
+        sdoc: Doc,
+        spanish: Sequence[Candidate],
+        meaning: Mapping[str, float],
     ) -> List[Finding]:
         """The meaning backstop's verdict on a Spanish message (clinic.red_flags.meaning): a crisis
         over anything less, an emergency where nothing was found or only the n-gram backstop's
-        urgent (a rule's urgent bleeding or infection stays urgent); only when very sure where the
-        Spanish rules set that kind of red flag aside or a rule found another one (oozing blood
-        read as a crisis)."""
+        urgent (a rule's urgent bleeding or infection stays urgent); as sure as ``_needed`` says,
+        and very sure where a rule found another one (oozing blood read as a crisis)."""
         assert self.meaning is not None
         top = rank_of(findings[0].severity) if findings else 0
         only_learned = all(f.category.startswith(LEARNED_CATEGORY_PREFIX) for f in findings)
         for severity, probability in self.meaning.judge(meaning):
             if rank_of(severity) <= top or (severity != "crisis" and not only_learned):
                 continue
-            unsure = set_aside_for_context(spanish, severity) or not only_learned
-            if unsure and probability < self.meaning.settings.overrides_context_at:
-                continue
-            start, end = len(text) - len(text.lstrip()), len(text.rstrip())
-            return [Finding(severity, f"{MEANING_CATEGORY_PREFIX}{severity}", text[start:end], start, end), *findings]
+            needed = self._needed(severity, sdoc, spanish, 0.0)
+            if not only_learned:
+                needed = max(needed, self.meaning.settings.overrides_context_at)
+            if probability >= needed:
+                return [self._whole(severity, text), *findings]
+            if severity == "emergency" and needed == math.inf and top < rank_of("urgent"):
+                # a faint "pero ya me siento bien" is still for the nurse line today
+                return [self._whole("urgent", text), *findings]
         return findings
+
+    @staticmethod
+    def _whole(severity: str, text: str) -> Finding:
+        """The meaning backstop's finding: the whole message."""
+        start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+        return Finding(severity, f"{MEANING_CATEGORY_PREFIX}{severity}", text[start:end], start, end)
 
     def detect(
         self, english_doc: Optional[Doc], text: str, leans_spanish: bool = False, clearly_english: bool = False
