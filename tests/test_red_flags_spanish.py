@@ -150,6 +150,14 @@ def test_spanish_rule_files_are_written_without_accents():
         ("me voy a matar en el gimnasio hoy jaja", "none"),
         ("siento como un elefante sentado en el pecho", "emergency"),
         ("mi hija se despidio de todos y regalo su perro, es normal?", "crisis"),
+        # round 8: what if one took it all, a goodbye written, where one is going, "ya me cansé de
+        # vivir", a friend's last night posted; a holiday is not disappearing
+        ("y si me tomo todas las pastillas de una vez que pasa", "crisis"),
+        ("ya escribi mi carta de despedida", "crisis"),
+        ("a donde voy no me van a encontrar, no se preocupen", "crisis"),
+        ("ya me canse de vivir", "crisis"),
+        ("mi prima publico en face que esta es su ultima noche", "crisis"),
+        ("voy a desaparecer unos dias, me voy de vacaciones", "none"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):
