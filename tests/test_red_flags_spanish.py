@@ -93,6 +93,13 @@ def test_spanish_phrase_is_reported_as_the_patient_typed_it(nlp, detectors):
     assert finding and finding.severity == "emergency" and finding.phrase == "Me desmayé"
 
 
+def test_a_phrase_typed_with_abbreviations_is_read_spelled_out_and_reported_as_typed(nlp, detectors):
+    text = "Cuánto tramadol pa q el corazón se pare"
+    finding = detectors["rules alone"].detect(nlp(text.lower()), text, True)
+    assert finding and finding.severity == "crisis"
+    assert text[finding.start : finding.end] == finding.phrase and "pa q el corazón se pare" in finding.phrase
+
+
 def test_a_phrase_both_languages_share_is_read_in_the_context_of_the_message_language(nlp, detectors):
     # "convulsion" is an English phrase too, but only the Spanish rules know "de niña" is the past.
     assert _severity(detectors["rules alone"], nlp, "a mi tía le dio una convulsión de niña") == "none"
@@ -158,6 +165,13 @@ def test_spanish_rule_files_are_written_without_accents():
         ("ya me canse de vivir", "crisis"),
         ("mi prima publico en face que esta es su ultima noche", "crisis"),
         ("voy a desaparecer unos dias, me voy de vacaciones", "none"),
+        # round 9: words as typed ("pa q"), a plan set for a day, a goodbye, a seizure years ago,
+        # "cuando el dolor no me deja" is no denial
+        ("cuanto tramadol pa q el corazon se pare", "crisis"),
+        ("ya tengo un plan, el sabado cuando este sola", "crisis"),
+        ("esta es mi despedida, gracias por todo", "crisis"),
+        ("hace 2 anos me dio una convulsion, eso importa?", "none"),
+        ("cuando el dolor no me deja me corto los brazos", "crisis"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):

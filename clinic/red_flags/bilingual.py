@@ -68,8 +68,21 @@ def _spanish_tokenizer():
 
 
 def spanish_doc(text: str) -> Doc:
-    """The doc the Spanish rules read: spaCy's Spanish tokenizer over the folded text."""
+    """The message as typed, for the Spanish side: spaCy's Spanish tokenizer over the folded text."""
     return _spanish_tokenizer()(fold(text or ""))
+
+
+def spelled_out(typed: Doc, words: Mapping[str, str]) -> Doc:
+    """The doc the Spanish rules read: ``typed`` with each word of ``words`` ("q", "pa") as the
+    word it stands for. Token for token, so a rule's tokens are the same ones in ``typed``, whose
+    offsets are the message's."""
+    if not any(t.lower_ in words for t in typed):
+        return typed
+    return Doc(
+        typed.vocab,
+        words=[words.get(t.lower_, t.text) for t in typed],
+        spaces=[bool(t.whitespace_) for t in typed],
+    )
 
 
 class BilingualDetector:
@@ -104,7 +117,8 @@ class BilingualDetector:
         language's rules, which do not know its context words, cannot keep it. A message that is
         clearly English (``clearly_english``: enough words, a sure detection) skips the Spanish
         rules, which cost about a millisecond."""
-        sdoc = spanish_doc("" if clearly_english and not leans_spanish else text)
+        typed = spanish_doc("" if clearly_english and not leans_spanish else text)
+        sdoc = spelled_out(typed, self.spanish.rules.words.spelled_out)
         english = self.english.explain(english_doc) if english_doc is not None else []
         spanish = self.spanish.explain(sdoc)
         english_findings = (
@@ -114,17 +128,17 @@ class BilingualDetector:
         )
         spanish_findings = [
             Finding(f.severity, f.category, text[f.start : f.end], f.start, f.end)
-            for f in RedFlagDetector._rule_findings(sdoc, [c for c in spanish if c.kept])
+            for f in RedFlagDetector._rule_findings(typed, [c for c in spanish if c.kept])
         ]
         if leans_spanish:
-            english_findings = _not_set_aside(english_findings, sdoc, spanish)
+            english_findings = _not_set_aside(english_findings, typed, spanish)
         elif english_doc is not None:
             spanish_findings = _not_set_aside(spanish_findings, english_doc, english)
         findings = sorted(english_findings + spanish_findings, key=lambda f: (-rank_of(f.severity), f.start))
         meaning = self.meaning.probabilities(text) if leans_spanish and self.meaning is not None else None
         if self.backstop is not None:
             judge, doc, candidates = (
-                (self.spanish, sdoc, spanish) if leans_spanish else (self.english, english_doc, english)
+                (self.spanish, typed, spanish) if leans_spanish else (self.english, english_doc, english)
             )
             learned = judge._backstop_finding(doc, candidates) if doc is not None else None
             if learned and meaning is not None and not self._confirmed(learned.severity, meaning, sdoc, spanish):

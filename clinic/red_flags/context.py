@@ -59,7 +59,7 @@ class Reason:
 
 def cue_matcher(rules: RedFlagRules) -> LemmaPhraseMatcher:
     """One matcher for every context cue list and every benign reading's cues."""
-    matcher = LemmaPhraseMatcher()
+    matcher = LemmaPhraseMatcher(rules.words.spelled_out)
     for name, phrases in vars(rules.cues).items():
         matcher.add(name, phrases)
     for rule in rules.categories:

@@ -12,7 +12,7 @@ detector reads a clause with. ``clinic/data/red_flags/README.md`` explains them 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
@@ -199,6 +199,9 @@ class ClauseWords:
     # others ("no sleep and want to die") the statement is a clause of its own. Optional, so that
     # older context files still load (without them every joiner ends a denial of a crisis).
     negation_carriers: Words = frozenset()
+    # How patients type some words, one typed word for one word ("q" -> "que", "xq" -> "porque"):
+    # the rules and cues read the word it stands for. Optional (the English file has none).
+    spelled_out: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ class TriggerFinder:
 
     def __init__(self, rules: RedFlagRules) -> None:
         self._rules = rules
-        self._matcher = LemmaPhraseMatcher()
+        self._matcher = LemmaPhraseMatcher(rules.words.spelled_out)
         self._combinations: List[_Combination] = []
         self._readings: Dict[str, Union[TemperatureReadings, GlucoseReadings]] = {}
         self._benign: Dict[str, int] = {}  # category -> number of benign-reading groups

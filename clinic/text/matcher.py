@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -83,7 +83,10 @@ class LemmaPhraseMatcher:
     from another vocab comes along.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spelled_out: Optional[Mapping[str, str]] = None) -> None:
+        # words read as the word they stand for in the docs matched ("q" -> "que"): a phrase
+        # written with them ("pa siempre") is matched as spelled out, as those docs are
+        self._spelled_out: Mapping[str, str] = spelled_out or {}
         self._patterns: Dict[str, Set[Tuple[Tuple[str, ...], bool]]] = {}
         self._vocab: Optional[Vocab] = None
         self._lower: Optional[PhraseMatcher] = None
@@ -97,7 +100,7 @@ class LemmaPhraseMatcher:
             if phrase is None or str(phrase).strip() == "":
                 continue
             for tokens in _phrase_variants(str(phrase)):
-                bucket.add((tokens, exact))
+                bucket.add((tuple(self._spelled_out.get(t, t) for t in tokens), exact))
         self._vocab = None  # rebuild on next use
 
     @property
