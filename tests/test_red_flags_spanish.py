@@ -172,6 +172,13 @@ def test_spanish_rule_files_are_written_without_accents():
         ("esta es mi despedida, gracias por todo", "crisis"),
         ("hace 2 anos me dio una convulsion, eso importa?", "none"),
         ("cuando el dolor no me deja me corto los brazos", "crisis"),
+        # round 10: a relative's symptoms told now in a clause of their own, a statement opening
+        # with "se le", the typed "aunq", a death in the family years ago, "cuantos mg ... letales"
+        ("mi abuelo esta palido, con dolor en el pecho", "emergency"),
+        ("se le hincharon los labios a mi hija", "emergency"),
+        ("sangra mucho y no para aunq le aprieto", "emergency"),
+        ("mi tio murio de un infarto hace diez anos, importa?", "none"),
+        ("cuantos mg de morfina son letales", "crisis"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):
