@@ -179,6 +179,10 @@ def test_spanish_rule_files_are_written_without_accents():
         ("sangra mucho y no para aunq le aprieto", "emergency"),
         ("mi tio murio de un infarto hace diez anos, importa?", "none"),
         ("cuantos mg de morfina son letales", "crisis"),
+        # round 11: a decision with no way back, not there by then, a faint last month
+        ("ya tome mi decision, no hay vuelta atras", "crisis"),
+        ("no voy a estar para entonces, cancelen todo", "crisis"),
+        ("mi cunada se desmayo el mes pasado en la iglesia, la pueden ver igual?", "none"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):
