@@ -149,7 +149,8 @@ def test_a_fit_kept_in_the_model_loads_on_another_machine_without_embedding(back
 
 
 # Each round's figures with today's rules and examples (H-J were studied for rule round 6 after
-# their one scoring, H-M for rule round 7, N-O for round 8, P for round 9, Q for round 10, R for round 11; S and T are as scored once, after it): floors, so that a later
+# their one scoring, H-M for rule round 7, N-O for round 8, P for round 9, Q for round 10, R for round 11; S and T are as scored once, after it, except a faint that has passed, fixed after
+# T): floors, so that a later
 # change cannot lose unnoticed what they catch. (emergency, crisis, urgent) caught, and false alarms
 # at most.
 SCORED_ROUNDS = {
@@ -165,7 +166,7 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_q.yml": ((25, 33, 20), 1),
     "red_flag_vignettes_es_r.yml": ((25, 35, 19), 2),
     "red_flag_vignettes_es_s.yml": ((25, 32, 19), 5),
-    "red_flag_vignettes_es_t.yml": ((24, 34, 19), 3),
+    "red_flag_vignettes_es_t.yml": ((24, 34, 20), 3),
 }
 
 

@@ -183,6 +183,7 @@ def test_spanish_rule_files_are_written_without_accents():
         ("ya tome mi decision, no hay vuelta atras", "crisis"),
         ("no voy a estar para entonces, cancelen todo", "crisis"),
         ("mi cunada se desmayo el mes pasado en la iglesia, la pueden ver igual?", "none"),
+        ("anoche me desmaye un momento en la casa pero ya estoy bien, les aviso", "urgent"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):
