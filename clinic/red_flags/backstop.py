@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -76,27 +76,25 @@ class MeaningSettings:
     # that red flag (better thanks to the injections, discharged, fainted and came round): where
     # one is said, no learned finding of that severity stands; the rules alone decide
     reassured_by: Dict[str, Phrases] = field(default_factory=dict)
-    _reassurance: Dict[str, "re.Pattern[str]"] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [name for name in [*self.thresholds, *self.reassured_by] if name not in MEANING_JUDGES]
         if unknown:
             raise ValueError(f"meaning thresholds only for {', '.join(MEANING_JUDGES)}, not {', '.join(unknown)}")
-        object.__setattr__(
-            self,
-            "_reassurance",
-            {
-                severity: re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
-                for severity, phrases in self.reassured_by.items()
-                if phrases
-            },
-        )
         if not all(
             0.0 <= p <= 1.0 for p in [*self.thresholds.values(), self.overrides_context_at, self.confirms_learned_at]
         ):
             raise ValueError(
                 "meaning thresholds, overrides_context_at and confirms_learned_at are probabilities, from 0 to 1"
             )
+
+    @cached_property
+    def _reassurance(self) -> Dict[str, "re.Pattern[str]"]:
+        return {
+            severity: re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
+            for severity, phrases in self.reassured_by.items()
+            if phrases
+        }
 
     def reassured(self, severity: str, folded_lower_text: str) -> bool:
         """Whether the message (lower case, accents folded) says something of ``reassured_by``."""
