@@ -166,7 +166,9 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_q.yml": ((25, 33, 20), 1),
     "red_flag_vignettes_es_r.yml": ((25, 35, 19), 2),
     "red_flag_vignettes_es_s.yml": ((25, 32, 19), 5),
-    "red_flag_vignettes_es_t.yml": ((24, 34, 20), 3),
+    "red_flag_vignettes_es_t.yml": ((25, 34, 20), 3),
+    "red_flag_vignettes_es_u.yml": ((25, 35, 20), 0),
+    "red_flag_vignettes_es_v.yml": ((25, 30, 19), 4),
 }
 
 

@@ -184,6 +184,20 @@ def test_spanish_rule_files_are_written_without_accents():
         ("no voy a estar para entonces, cancelen todo", "crisis"),
         ("mi cunada se desmayo el mes pasado en la iglesia, la pueden ver igual?", "none"),
         ("anoche me desmaye un momento en la casa pero ya estoy bien, les aviso", "urgent"),
+        # round 12: a relative's report in the present ("dice q le cuesta"), blood brought up or
+        # soaking the towel, a small child and the pills, a dose "pa q ya no despierte", under a
+        # lorry, a limb left weak; a towel soaked with melted ice is not blood
+        ("mi papa dice q le cuesta respirar", "emergency"),
+        ("la toalla ya esta empapada de sangre", "emergency"),
+        ("estoy vomitando sangre desde hace rato", "emergency"),
+        ("mi nena se comio unas pastillas de la abuela", "emergency"),
+        ("cuantas pastillas para que ya no despierte", "crisis"),
+        ("pense en tirarme debajo de un camion", "crisis"),
+        ("la pierna se me quedo sin fuerza desde el shot", "urgent"),
+        ("puse hielo con una toalla y la toalla quedo empapada", "none"),
+        # the same in English
+        ("i'm coughing up blood", "emergency"),
+        ("my toddler swallowed some of my pills", "emergency"),
     ],
 )
 def test_round_three_families(nlp, detectors, text, expected):
