@@ -168,7 +168,8 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_s.yml": ((25, 32, 19), 5),
     "red_flag_vignettes_es_t.yml": ((25, 34, 20), 3),
     "red_flag_vignettes_es_u.yml": ((25, 35, 20), 0),
-    "red_flag_vignettes_es_v.yml": ((25, 30, 19), 4),
+    "red_flag_vignettes_es_v.yml": ((25, 33, 20), 0),
+    "red_flag_vignettes_es_w.yml": ((23, 27, 19), 2),
 }
 
 

@@ -195,6 +195,12 @@ def test_spanish_rule_files_are_written_without_accents():
         ("pense en tirarme debajo de un camion", "crisis"),
         ("la pierna se me quedo sin fuerza desde el shot", "urgent"),
         ("puse hielo con una toalla y la toalla quedo empapada", "none"),
+        # round 13: out of the way, a parent afraid of harming a baby, a threat said to be meant,
+        # a bruise grown huge
+        ("si sale muy caro mejor me quito del medio", "crisis"),
+        ("me dan ganas de hacerle dano a mi bebe cuando llora", "crisis"),
+        ("me la va a pagar, lo digo en serio", "crisis"),
+        ("tomo eliquis y el moreton esta enorme", "urgent"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
