@@ -201,6 +201,15 @@ def test_spanish_rule_files_are_written_without_accents():
         ("me dan ganas de hacerle dano a mi bebe cuando llora", "crisis"),
         ("me la va a pagar, lo digo en serio", "crisis"),
         ("tomo eliquis y el moreton esta enorme", "urgent"),
+        # round 14: hanging, not the phone; a day chosen, not for an appointment; a threat with a
+        # knife; a sugar reading from the meter; pressing and still pouring
+        ("ya tengo vista la viga del cuarto, me cuelgo esta noche", "crisis"),
+        ("si no contestan el telefono me cuelgo y vuelvo a marcar", "none"),
+        ("ya escogi el dia, ya hice el testamento", "crisis"),
+        ("ya escogi el dia de mi cita, el martes", "none"),
+        ("le parto la cara, ya tengo la navaja lista", "crisis"),
+        ("me medi con el aparato y salio 380", "urgent"),
+        ("aprieto con la toalla y sigue chorreando", "emergency"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
