@@ -170,7 +170,8 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_u.yml": ((25, 35, 20), 0),
     "red_flag_vignettes_es_v.yml": ((25, 33, 20), 0),
     "red_flag_vignettes_es_w.yml": ((24, 34, 20), 1),
-    "red_flag_vignettes_es_x.yml": ((22, 26, 20), 4),
+    "red_flag_vignettes_es_x.yml": ((24, 33, 20), 0),
+    "red_flag_vignettes_es_y.yml": ((24, 32, 20), 2),
 }
 
 

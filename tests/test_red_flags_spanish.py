@@ -210,6 +210,17 @@ def test_spanish_rule_files_are_written_without_accents():
         ("le parto la cara, ya tengo la navaja lista", "crisis"),
         ("me medi con el aparato y salio 380", "urgent"),
         ("aprieto con la toalla y sigue chorreando", "emergency"),
+        # round 15: a sentence cut short for air (not from running), stiff and jerking, pills missing
+        # with a small child, a gun in the lap, a dose "pa no amanecer", a letter asking
+        # forgiveness, a relative's threat against the children
+        ("no puedo ni acabar una frase, se me va el aire", "emergency"),
+        ("se me va el aire de tanto correr", "none"),
+        ("se puso tieso y temblaba", "emergency"),
+        ("faltan unas pastillas y el nino esta bien dormido", "emergency"),
+        ("tengo la pistola en las piernas", "crisis"),
+        ("cuanta insulina para no amanecer", "crisis"),
+        ("dejo una carta pidiendo que lo perdonemos", "crisis"),
+        ("mi esposa dice que va a ahogar a los ninos", "crisis"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
