@@ -171,7 +171,8 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_v.yml": ((25, 33, 20), 0),
     "red_flag_vignettes_es_w.yml": ((24, 34, 20), 1),
     "red_flag_vignettes_es_x.yml": ((24, 33, 20), 0),
-    "red_flag_vignettes_es_y.yml": ((24, 32, 20), 2),
+    "red_flag_vignettes_es_y.yml": ((25, 34, 20), 1),
+    "red_flag_vignettes_es_z.yml": ((23, 33, 20), 3),
 }
 
 

@@ -221,6 +221,11 @@ def test_spanish_rule_files_are_written_without_accents():
         ("cuanta insulina para no amanecer", "crisis"),
         ("dejo una carta pidiendo que lo perdonemos", "crisis"),
         ("mi esposa dice que va a ahogar a los ninos", "crisis"),
+        # round 16: bleeding that "no le para" on a blood thinner, things not needed after a day,
+        # a plan to strangle someone
+        ("mi mama toma coumadin y no le para la sangre, ya empapo la toalla", "emergency"),
+        ("despues del domingo ya no las voy a necesitar", "crisis"),
+        ("ya tengo pensado como ahorcarla", "crisis"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
