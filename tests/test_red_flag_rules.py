@@ -95,6 +95,15 @@ def test_a_combination_with_one_list(rules_dir):
         Combination(all_of=(("throat",),))
 
 
+def test_a_benign_reading_reaches_as_far_as_it_says(rules_dir):
+    path = rules_dir / "emergency.yml"
+    edit(path, "        cues: [", "        within: 0\n        cues: [")
+    assert "a benign reading's within is a number of words above 0" in str(load_error(rules_dir))
+    edit(path, "        within: 0\n", "        within: 12\n")
+    rules = load_rules(rules_dir)
+    assert 12 in {reading.within for rule in rules.categories for reading in rule.benign_readings}
+
+
 def test_a_key_written_twice(rules_dir):
     path = rules_dir / "urgent.yml"
     line = edit(path, "    exact_phrases:\n", "    others_now: false\n    others_now: true\n    exact_phrases:\n")

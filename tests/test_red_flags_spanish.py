@@ -226,6 +226,11 @@ def test_spanish_rule_files_are_written_without_accents():
         ("mi mama toma coumadin y no le para la sangre, ya empapo la toalla", "emergency"),
         ("despues del domingo ya no las voy a necesitar", "crisis"),
         ("ya tengo pensado como ahorcarla", "crisis"),
+        # a faint over and the person awake again, past a comma: the nurse line today; still
+        # out, an emergency
+        ("ayer me desmaye en el super, nada grave, ya me siento bien pero les aviso", "urgent"),
+        ("mi suegro se desmayo en el carro, ya volvio en si y esta platicando normal", "urgent"),
+        ("mi suegro se desmayo en el carro y no despierta", "emergency"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from clinic.red_flags.scope import (
     MessageFeatures,
@@ -333,23 +333,32 @@ def own_harmless_reading(w: Window) -> Optional[Reason]:
     f, c = w.f, w.c
     if not c.benign_groups:
         return None
-    # a benign reading's cue may sit past a comma or a "because" ("my daughter had a
-    # fit because she didn't want to come"), but not in another sentence
-    plain = _figurative_reach(w)
-    for step, limit in ((-1, -1), (1, f.n)):
-        i = (c.start - 1) if step < 0 else c.end
-        count = 0
-        while i != limit and count < FIGURATIVE_WINDOW and not f.hard[i]:
-            plain.add(i)
-            count += 1
-            i += step
+    reach: Dict[int, Set[int]] = {}
     for k in c.benign_groups:
-        benign = overlapping_or_in(f, benign_key(c.category, k), c, plain, plain=True)
+        within = w.rule.benign_readings[k].within or FIGURATIVE_WINDOW
+        if within not in reach:
+            reach[within] = _sentence_reach(w, within)
+        benign = overlapping_or_in(f, benign_key(c.category, k), c, reach[within], plain=True)
         if benign is not None:
             return w.reason(
                 "harmless reading", f"{c.category} benign_readings[{k}]", f"harmless reading: {f.text(benign)!r}"
             )
     return None
+
+
+def _sentence_reach(w: Window, within: int) -> Set[int]:
+    """Where a benign reading's cue may sit: past a comma or a "because" ("my daughter had a fit
+    because she didn't want to come"), but not in another sentence."""
+    f, c = w.f, w.c
+    plain = _figurative_reach(w)
+    for step, limit in ((-1, -1), (1, f.n)):
+        i = (c.start - 1) if step < 0 else c.end
+        count = 0
+        while i != limit and count < within and not f.hard[i]:
+            plain.add(i)
+            count += 1
+            i += step
+    return plain
 
 
 def joking(w: Window) -> Optional[Reason]:

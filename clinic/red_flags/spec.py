@@ -53,9 +53,12 @@ class BenignReading:
 
     phrases: Phrases
     cues: Phrases
+    # how many words either side of the phrase, within its sentence, a cue may be (else 6)
+    within: Optional[int] = None
 
     def __post_init__(self) -> None:
         _need(bool(self.phrases) and bool(self.cues), "a benign reading needs phrases and cues")
+        _need(self.within is None or self.within > 0, "a benign reading's within is a number of words above 0")
 
 
 @dataclass(frozen=True)
