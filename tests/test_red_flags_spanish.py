@@ -231,6 +231,12 @@ def test_spanish_rule_files_are_written_without_accents():
         ("ayer me desmaye en el super, nada grave, ya me siento bien pero les aviso", "urgent"),
         ("mi suegro se desmayo en el carro, ya volvio en si y esta platicando normal", "urgent"),
         ("mi suegro se desmayo en el carro y no despierta", "emergency"),
+        # round 17: a typed "cabesa", a small child's age after the pills, a death then "pienso
+        # hacerlo", how many floors "pa q sea seguro"
+        ("el peor dolor de cabesa de mi vida, de repente", "emergency"),
+        ("se trago unas, tiene 3 anos", "emergency"),
+        ("que hacen cuando un paciente se muere, pienso hacerlo este sabado", "crisis"),
+        ("cuantos pisos para que sea seguro", "crisis"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
