@@ -237,6 +237,14 @@ def test_spanish_rule_files_are_written_without_accents():
         ("se trago unas, tiene 3 anos", "emergency"),
         ("que hacen cuando un paciente se muere, pienso hacerlo este sabado", "crisis"),
         ("cuantos pisos para que sea seguro", "crisis"),
+        # round 18: a child by age and told by the parent, a limb that will not lift (not a denial),
+        # pills saved up, a rope (not for the washing), tonight (not a party), red streaks
+        ("mi hijo de 3 anos se comio unas pastillas de mi bolsa", "emergency"),
+        ("no puedo levantar el brazo desde el shot, lo siento sin fuerza", "urgent"),
+        ("tengo pastillas guardadas, ya tengo suficientes", "crisis"),
+        ("tengo la soga para tender la ropa", "none"),
+        ("hoy es la noche de la posada", "none"),
+        ("me salieron unas rayitas rojas desde el piquete", "urgent"),
         # the same in English
         ("i'm coughing up blood", "emergency"),
         ("my toddler swallowed some of my pills", "emergency"),
