@@ -104,6 +104,14 @@ def test_a_benign_reading_reaches_as_far_as_it_says(rules_dir):
     assert 12 in {reading.within for rule in rules.categories for reading in rule.benign_readings}
 
 
+def test_an_episode_already_over_is_not_set_aside_as_over():
+    from clinic.red_flags.bilingual import SPANISH_RULES_DIR
+
+    rules = load_rules(SPANISH_RULES_DIR)
+    assert rules.category("faint_now_over").episode_over
+    assert not rules.category("lasting_dizziness").episode_over
+
+
 def test_a_key_written_twice(rules_dir):
     path = rules_dir / "urgent.yml"
     line = edit(path, "    exact_phrases:\n", "    others_now: false\n    others_now: true\n    exact_phrases:\n")

@@ -226,11 +226,15 @@ def test_spanish_rule_files_are_written_without_accents():
         ("mi mama toma coumadin y no le para la sangre, ya empapo la toalla", "emergency"),
         ("despues del domingo ya no las voy a necesitar", "crisis"),
         ("ya tengo pensado como ahorcarla", "crisis"),
-        # a faint over and the person awake again, past a comma: the nurse line today; still
-        # out, an emergency
+        # a faint the patient says is over, past a comma: the nurse line today; a relative's
+        # faint, or one after which someone is not talking right, an emergency
         ("ayer me desmaye en el super, nada grave, ya me siento bien pero les aviso", "urgent"),
-        ("mi suegro se desmayo en el carro, ya volvio en si y esta platicando normal", "urgent"),
+        ("me desmaye en el carro, ya volvi en mi y ya estoy bien", "urgent"),
+        # "over" said twice does not set aside a faint that is over (episode_over)
+        ("me desmaye pero ya se me paso y ya estoy bien", "urgent"),
         ("mi suegro se desmayo en el carro y no despierta", "emergency"),
+        ("mi papa se desmayo y no esta hablando normal", "emergency"),
+        ("se desmayo, ya desperto pero no esta bien platicando", "emergency"),
         # round 17: a typed "cabesa", a small child's age after the pills, a death then "pienso
         # hacerlo", how many floors "pa q sea seguro"
         ("el peor dolor de cabesa de mi vida, de repente", "emergency"),

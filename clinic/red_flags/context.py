@@ -173,6 +173,8 @@ def negated(w: Window) -> Optional[Reason]:
 def resolved(w: Window) -> Optional[Reason]:
     """Over: "was dizzy but it went away", "got rid of the fever", "it stopped bleeding"."""
     f, c = w.f, w.c
+    if w.rule.episode_over:
+        return None
     rule = "resolved"
     cue = w.cue(rule, w.fwd_past + w.gap) or w.cue(rule, [i for i in w.back8 if f.lower[i] in f.words.resolved_lead_in])
     if (

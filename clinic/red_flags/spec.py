@@ -111,6 +111,9 @@ class CategoryRule:
     explicit: bool = False
     # a family member's report ("my dad keeled over") is taken as happening now
     others_now: bool = False
+    # what it reports is an episode already over ("fainted, but I'm fine now"): words saying it is
+    # over are part of it, so they do not set it aside
+    episode_over: bool = False
     phrases: Phrases = ()
     # matched only as spelled, not in other word forms ("chills", not "chill out")
     exact_phrases: Phrases = ()
