@@ -173,7 +173,7 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_x.yml": ((24, 33, 20), 0),
     "red_flag_vignettes_es_y.yml": ((25, 34, 20), 1),
     "red_flag_vignettes_es_z.yml": ((25, 35, 20), 0),
-    "red_flag_vignettes_es_aa.yml": ((25, 34, 19), 0),
+    "red_flag_vignettes_es_aa.yml": ((25, 34, 20), 0),
     "red_flag_vignettes_es_ab.yml": ((25, 34, 20), 1),
     "red_flag_vignettes_es_ac.yml": ((24, 34, 18), 4),
 }

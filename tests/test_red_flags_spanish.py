@@ -232,6 +232,8 @@ def test_spanish_rule_files_are_written_without_accents():
         ("me desmaye en el carro, ya volvi en mi y ya estoy bien", "urgent"),
         # "over" said twice does not set aside a faint that is over (episode_over)
         ("me desmaye pero ya se me paso y ya estoy bien", "urgent"),
+        # a relative's faint that is over, then "es normal?": the family asking about a warning sign
+        ("mi tia se desmayo en la iglesia pero ya esta bien, queria saber si es normal", "urgent"),
         ("mi suegro se desmayo en el carro y no despierta", "emergency"),
         ("mi papa se desmayo y no esta hablando normal", "emergency"),
         ("se desmayo, ya desperto pero no esta bien platicando", "emergency"),

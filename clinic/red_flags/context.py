@@ -265,9 +265,9 @@ def someone_else(w: Window) -> Optional[Reason]:
         later = w.cue(later_rule, range(c.end, f.n))
     if w.set_in_the_past:
         return None  # the past stage has set it aside already
-    # a relative's goodbyes followed by "is that normal?" are the family asking about a warning
-    # sign, not about a side effect
-    if later is not None and not (w.crisis and w.rule.others_now and now):
+    # a relative's goodbyes, or a faint that is over, followed by "is that normal?" are the family
+    # asking about a warning sign, not about a side effect
+    if later is not None and not ((w.crisis or w.rule.episode_over) and w.rule.others_now and now):
         return w.reason("someone else", later_rule, f"about someone else, asking about a risk: {f.text(later)!r}")
     if not now:
         return w.reason("someone else", rule, "about someone else, not happening now")
