@@ -194,7 +194,9 @@ def volunteered_details(tracker: Tracker, kind: Text) -> Dict[Text, Any]:
     if when:
         details[TIME] = when
     reason = find_reason(request)
-    if kind == "scheduling" and re.search(r"\bfor\s+(?:my|the|a|an|his|her)\s+\w", request, re.IGNORECASE):
+    if kind == "scheduling" and re.search(
+        r"\b(?:for|para)\s+(?:my|the|a|an|his|her|mi|el|la|los|las|un|una|su)\s+\w", request, re.IGNORECASE
+    ):
         reason = clean_reason(request)
     if reason and kind != "urgent":
         details[REASON] = reason

@@ -5,7 +5,8 @@ questions in context. See clinic/tools/conversations.py for what counts.
     .venv/bin/python scripts/score_conversations.py                 start a Rasa server and an action
                                                                       server on the trained model
     .venv/bin/python scripts/score_conversations.py --bot-url URL   play against a running bot
-    options: -v (every miss with its replies), --json FILE
+    options: -v (every miss with its replies), --json FILE, --sets DIR (a folder with callbacks.yml
+    and followups.yml: tests/data/conversations/es for the Spanish ones)
 
 Starts its servers on free ports with a handoff database of its own in a temporary folder (the
 clinic's database is never written). Exit status 1 when a target is missed (call-backs >= 95%,
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import procs  # noqa: E402
-from clinic.tools.conversations import TARGETS, RestPlayer, figures, run_all  # noqa: E402
+from clinic.tools.conversations import SETS, TARGETS, RestPlayer, figures, run_all  # noqa: E402
 
 MODEL = ROOT / "models" / "current.tar.gz"
 
@@ -81,8 +82,8 @@ def servers(model: Path) -> Iterator[str]:
             procs.stop(actions)
 
 
-def report(results, verbose: bool) -> dict:
-    numbers = figures(results)
+def report(results, verbose: bool, sets: Path) -> dict:
+    numbers = figures(results, sets)
     cb, fu = numbers["callbacks"], numbers["followups"]
     print(
         f"call-backs: {cb['passed']}/{cb['total']} = {cb['rate']:.1%} (target {TARGETS['callbacks']:.0%}); "
@@ -111,16 +112,17 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--bot-url")
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--sets", type=Path, default=SETS)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
     if args.bot_url:
-        results = run_all(RestPlayer(args.bot_url))
+        results = run_all(RestPlayer(args.bot_url), sets=args.sets)
     else:
         with servers(args.model) as url:
-            results = run_all(RestPlayer(url))
-    numbers = report(results, args.verbose)
+            results = run_all(RestPlayer(url), sets=args.sets)
+    numbers = report(results, args.verbose, args.sets)
     print(f"({time.monotonic() - started:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=2))

@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from clinic.tools.conversations import TARGETS, RestPlayer, figures, load_callbacks, load_followups, run_all
+from clinic.tools.conversations import (
+    SPANISH_SETS,
+    TARGETS,
+    RestPlayer,
+    figures,
+    load_callbacks,
+    load_followups,
+    run_all,
+)
 from tests.conftest import ARTIFACTS
 
 
@@ -39,3 +47,29 @@ def test_call_backs_and_follow_ups_meet_their_targets(results):
 def test_every_stopped_call_back_sent_nothing(results):
     stops = [r for r, c in zip(results["callbacks"], load_callbacks()) if c["expect"] == "stopped"]
     assert stops and all(r.ok for r in stops), [(r.id, r.problems) for r in stops if not r.ok]
+
+
+# Spanish conversations (tests/data/conversations/es/, set A, written by a helper who saw neither
+# the implementation nor the training data): played once before any change on 2026-12-05, 16 of
+# 30 call-backs and 14 of 40 follow-ups; then studied (docs/conversations.md). Floors at what the
+# assistant does now: the misses left are first questions the NLU did not understand.
+SPANISH_FLOORS = {"callbacks": 29, "followups": 37}
+
+
+@pytest.fixture(scope="module")
+def spanish_results(rasa_server):
+    return run_all(RestPlayer(rasa_server, prefix="floors-es"), workers=3, sets=SPANISH_SETS)
+
+
+def test_spanish_conversations_hold_their_floors(spanish_results):
+    numbers = figures(spanish_results, SPANISH_SETS)
+    (ARTIFACTS / "conversations_es.json").write_text(json.dumps(numbers, indent=2))
+    misses = {name: [(r.id, r.problems) for r in items if not r.ok] for name, items in spanish_results.items()}
+    for name, floor in SPANISH_FLOORS.items():
+        assert numbers[name]["passed"] >= floor, misses[name]
+    assert numbers["repeated_replies"] == 0
+
+
+def test_no_spanish_call_back_that_was_stopped_sent_anything(spanish_results):
+    stops = [r for r, c in zip(spanish_results["callbacks"], load_callbacks(SPANISH_SETS)) if c["expect"] == "stopped"]
+    assert len(stops) >= 5 and all(r.ok for r in stops), [(r.id, r.problems) for r in stops if not r.ok]

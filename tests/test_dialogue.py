@@ -103,6 +103,19 @@ def test_a_topic_chosen_by_an_action_counts_and_old_topics_fade():
         ("treatment_series", "why?", "ask_why", None, [], "treatment_series", None),
         ("what_is_trigger_point", "tell me more", "nlu_fallback", None, [], "what_is_trigger_point", None),
         ("onset", "how soon will it work?", "faq", "onset", [], "onset", None),
+        # Spanish (conversation set A, 2026-12-05)
+        ("injection_sites", "¿y en el cuello?", "nlu_fallback", None, [("body_part", "neck")], "injection_sites", None),
+        ("recovery", "¿cuánto tiempo dura eso?", "faq", "duration", [], "recovery", "how_long"),
+        ("risks", "y cuanto duran?", "out_of_scope", None, [], "risks", "how_long"),
+        ("procedure", "¿es normal?", "faq", "recovery", [], "procedure", "normal"),
+        ("risks", "me debo preocupar?", "faq", "preparation", [], "risks", "normal"),
+        ("aftercare", "¿y unas cervezas?", "nlu_fallback", None, [], "aftercare", "alcohol"),
+        ("aftercare", "y antes?", "nlu_fallback", None, [], "preparation", None),
+        ("preparation", "¿y después?", "nlu_fallback", None, [], "aftercare", None),
+        ("medications", "¿y es seguro?", "out_of_scope", None, [], "risks", None),
+        ("what_is_tpi", "y que tiene adentro?", "nlu_fallback", None, [], "medications", None),
+        ("what_is_trigger_point", "¿y por qué salen?", "nlu_fallback", None, [], "what_is_trigger_point", None),
+        ("treatment_series", "cada cuanto?", "nlu_fallback", None, [], "treatment_series", None),
     ],
 )
 def test_follow_ups_resolve_against_the_last_topic(last, text, intent, nlu_topic, entities, topic, detail):
@@ -155,6 +168,9 @@ def test_without_a_recent_topic_nothing_is_resolved():
         "what was the number?",
         "wait what was the number again",
         "can i get the number to call?",
+        "perdón, ¿cuál era el número?",
+        "¿me pasa el número de las enfermeras?",
+        "cual es el numero de la clinica otra vez",
     ],
 )
 def test_the_number_again(text):

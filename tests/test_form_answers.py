@@ -4,7 +4,7 @@ the details they volunteer anywhere (clinic/handoff/patient_input.py)."""
 import pytest
 
 from clinic.handoff.form_answers import CONSENT, NAME, PHONE, REASON, TIME, read_form_message
-from clinic.handoff.patient_input import find_name, find_phone, find_reason, find_time
+from clinic.handoff.patient_input import find_name, find_phone, find_reason, find_time, is_stop_request
 
 FILLED = {NAME: "Dana Whitfield", PHONE: "+13125550147", TIME: "mornings", REASON: "my shoulder"}
 
@@ -32,6 +32,24 @@ FILLED = {NAME: "Dana Whitfield", PHONE: "+13125550147", TIME: "mornings", REASO
         ("ok can a nurse call me to talk about it", None, None, None, None),
         ("call me at (212) 555-0100 any time after 10", None, "+12125550100", "any time after 10", None),
         ("my cell is 555-0147", None, None, None, None),
+        # Spanish (conversation set A, 2026-12-05)
+        ("Buenas tardes, me llamo Ana Ruiz. ¿Me puede llamar una enfermera?", "Ana Ruiz", None, None, None),
+        (
+            "Hola soy Ana de la Cruz, llamenme al 312 555 0100 despues de las 2 porfa",
+            "Ana de la Cruz",
+            "+13125550100",
+            "despues de las 2",
+            None,
+        ),
+        (
+            "me llamo Raul Soto, llameme mañana en la tarde, es sobre la inyeccion del hombro",
+            "Raul Soto",
+            None,
+            "mañana en la tarde",
+            "la inyeccion del hombro",
+        ),
+        ("cualquier hora despues de las 10", None, None, "cualquier hora despues de las 10", None),
+        ("como a la hora del lunch", None, None, "como a la hora del lunch", None),
     ],
 )
 def test_volunteered_details(text, name, phone, when, reason):
@@ -122,3 +140,33 @@ def test_a_spanish_yes_or_thanks_is_not_a_name(text):
 
 def test_a_name_that_starts_like_a_weekday_is_a_name():
     assert read_form_message("Sato Testperson", "bot_challenge", NAME, {}).values == {NAME: "Sato Testperson"}
+
+
+@pytest.mark.parametrize(
+    "text,stops",
+    [
+        ("sabe que, mejor no", True),
+        ("ya no, cambie de opinion. yo les llamo luego", True),
+        ("never mind, I'll call them myself", True),
+        ("no, my number is 312-555-0100", False),
+        ("no, es Lupe", False),
+        ("ok", False),
+    ],
+)
+def test_a_stop_said_in_parts_stops_the_form_and_a_correction_does_not(text, stops):
+    assert is_stop_request(text) is stops
+
+
+def test_spanish_at_the_form():
+    # a reason in so many words, whatever the NLU read into it
+    assert read_form_message("sobre mi inyeccion", "book_appointment", REASON, {}).values == {
+        REASON: "sobre mi inyeccion"
+    }
+    # "something is wrong" at the summary asks which detail
+    assert read_form_message("hay algo mal", "nlu_fallback", CONSENT, {NAME: "Ana Ruiz"}).which_detail
+    # a new name at the summary
+    assert read_form_message(
+        "perdon, mejor ponga Lupe Ramos", "out_of_scope", CONSENT, {NAME: "Guadalupe Ramos"}
+    ).values == {NAME: "Lupe Ramos"}
+    # a question while the name is asked is not the name
+    assert NAME not in read_form_message("espere, duele la inyeccion?", "faq", NAME, {}).values

@@ -87,6 +87,12 @@ def test_an_urgent_message_is_not_raised_to_an_emergency(nlp, detectors, backsto
     assert _severity(detectors["with"], nlp, text) == "urgent"
 
 
+def test_a_name_typed_alone_is_not_read_for_its_meaning(nlp, detectors):
+    # "Mirna Estrada", typed at the call-back form's question, had 0.84 crisis (conversation set A)
+    assert _severity(detectors["with"], nlp, "Mirna Estrada") == "none"
+    assert _severity(detectors["with"], nlp, "me quiero matar") == "crisis"
+
+
 def test_english_messages_are_not_judged_by_meaning(nlp, detectors):
     vignettes = yaml.safe_load((DATA / "red_flag_vignettes_g.yml").read_text(encoding="utf-8"))["vignettes"]
     changed = [

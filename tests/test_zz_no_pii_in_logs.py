@@ -27,13 +27,14 @@ def log_files() -> List[Path]:
 
 
 def conversation_details() -> List[str]:
-    """The invented names and numbers of the scripted conversations (tests/data/conversations/)."""
+    """The invented names and numbers of the scripted conversations (tests/data/conversations/, in
+    English and Spanish)."""
     from clinic.handoff.form_answers import looks_like_name
     from clinic.handoff.patient_input import find_name, find_phone
-    from clinic.tools.conversations import load_callbacks
+    from clinic.tools.conversations import SPANISH_SETS, load_callbacks
 
     details = []
-    for conversation in load_callbacks():
+    for conversation in load_callbacks() + load_callbacks(SPANISH_SETS):
         for text in conversation["says"]:
             phone = find_phone(text)
             typed_name = looks_like_name(text) and len(text.split()) >= 2 and all(w[0].isupper() for w in text.split())

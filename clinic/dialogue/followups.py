@@ -12,6 +12,7 @@ differently from the NLU alone; the action answers from the same resolution.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple, Union
@@ -33,15 +34,19 @@ _PUNCTUATION = re.compile(r"[^\w' ]+")
 _SPACES = re.compile(r"\s+")
 # "what about the neck?", "and my knee?", "how about lidocaine", "same for the hip", "the shoulder too?"
 _ELLIPSIS = re.compile(
-    r"^(?:(?:and|so|ok|okay|but|also|or|hmm|um)\s+)*"
-    r"(?:(?:what|how)\s+about|what\s+abt|how\s+bout|what\s+if\s+i\s+have|same\s+for|and\s+for|also|and|or|plus|with)\s+"
+    r"^(?:(?:and|so|ok|okay|but|also|or|hmm|um|y|o|pero|bueno|oiga|oye|ah|entonces)\s+)*"
+    r"(?:(?:what|how)\s+about|what\s+abt|how\s+bout|what\s+if\s+i\s+have|same\s+for|and\s+for|also|and|or|plus|with|"
+    # Spanish: "¿y en el cuello?", "¿qué tal la rodilla?", "¿y si tengo diabetes?"
+    r"que\s+tal|que\s+hay\s+de|que\s+me\s+dice\s+de|que\s+pasa\s+con|y\s+si\s+tengo|lo\s+mismo\s+para|"
+    r"igual\s+para|tambien|y|o)\s+"
     r"(?P<rest>.+)$"
 )
-_TOO = re.compile(r"^(?P<rest>.+?)\s+(?:too|as well|also)$")
+_TOO = re.compile(r"^(?P<rest>.+?)\s+(?:too|as well|also|tambien)$")
 # Words that refer back to something said before.
-_ANAPHORA = re.compile(r"\b(?:that|it|this|those|these|they|them|there|then)\b")
+_ANAPHORA = re.compile(r"\b(?:that|it|this|those|these|they|them|there|then|eso|esto|esa|ese|esas|esos)\b")
 _DETERMINERS = re.compile(
-    r"^(?:the|my|a|an|some|a couple|a couple of|couple|couple of|a few|doing|having|with|for|about|on|in|your)\s+"
+    r"^(?:the|my|a|an|some|a couple|a couple of|couple|couple of|a few|doing|having|with|for|about|on|in|your|"
+    r"el|la|los|las|mi|mis|un|una|unos|unas|en|de|del|al|a|pa|para|con|sobre|su|sus|tu|tus|un par de)\s+"
 )
 # Messages this long are questions of their own, not follow-ups.
 MAX_FOLLOW_UP_WORDS = 9
@@ -49,12 +54,33 @@ MAX_FOLLOW_UP_WORDS = 9
 # topic has at least this share of the response selector's belief and is not the last topic.
 LIKELY = 0.4
 # What is left of "and ...?" that says nothing ("and then?", "and so?"): not a follow-up to resolve.
-_EMPTY_REST = {"then", "so", "what", "ok", "okay", "that", "it", "this", "yeah", "um", "hmm"}
+_EMPTY_REST = {
+    "then",
+    "so",
+    "what",
+    "ok",
+    "okay",
+    "that",
+    "it",
+    "this",
+    "yeah",
+    "um",
+    "hmm",
+    "entonces",
+    "que",
+    "eso",
+    "esto",
+    "asi",
+    "ya",
+    "luego",
+}
 
 
 def plain(text: str) -> str:
-    """Lower case, punctuation as spaces (apostrophes kept, typographic ones made plain)."""
+    """Lower case without accents, punctuation as spaces (apostrophes kept, typographic ones made
+    plain)."""
     text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text)).strip()
 
 

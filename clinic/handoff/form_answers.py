@@ -54,6 +54,11 @@ QUESTION_INTENTS = {"faq", "nlu_fallback", "out_of_scope"}
 REQUEST_INTENTS = {"request_nurse", "request_callback", "book_appointment"}
 # "call me back please" is a request again; longer, at the reason, it says what the call is about.
 MAX_BARE_REQUEST_WORDS = 3
+# At the reason, words that say what the call is about, however short ("about my shot", "sobre mi
+# inyección"), whatever the NLU read into them.
+_REASON_LEAD = re.compile(
+    r"^(?:about|regarding|re:|it's about|its about|sobre|acerca de|es sobre|es de|de mi|con mi)\b", re.I
+)
 # A yes, thanks or hello while a detail is asked for is not the detail.
 NON_ANSWER_INTENTS = {"affirm", "thank", "greet"}
 # Messages that answer nothing: the form asks its question again, said differently.
@@ -109,25 +114,41 @@ _NON_ANSWERS = {
 _QUESTION_START = re.compile(
     r"^(?:wait[,\s]+|um+[,\s]+|oh[,\s]+|also[,\s]+|and[,\s]+|but[,\s]+|so[,\s]+|sorry[,\s]+|quick question[,:\s]+)*"
     r"(?:what|what's|whats|why|how|when|where|who|which|can|could|do|does|did|is|are|will|would|should|may|might|"
-    r"am|has|have|tell me)\b",
+    r"am|has|have|tell me)\b"
+    # Spanish: "espere, ¿duele la inyección?", "¿y pa qué quieren mi número?"
+    r"|^(?:espere[,\s]+|oiga[,\s]+|perdon[,\s]+|perdón[,\s]+|y[,\s]+|pero[,\s]+|una pregunta[,:\s]+)*¿?"
+    # "como a las 3" and "cuando sea" are times, not questions
+    r"(?:que|qué|q|pa\s+que|pa\s+qué|para\s+que|para\s+qué|por\s+que|por\s+qué|porque|como(?!\s+a\s+las?\b)|cómo|"
+    r"cuando(?!\s+(?:sea|puedan|quieran|gusten)\b)|cuándo|"
+    r"donde|dónde|quien|quién|cual|cuál|cuanto|cuánto|cuanta|cuánta|cuantos|cuántos|puedo|puede|pueden|hay|debo|"
+    r"tengo\s+que|duele|dolera|dolerá|es\s+normal|es\s+seguro)\b",
     re.IGNORECASE,
 )
 # "wrong", "oops", "actually": the patient is correcting something said before.
 _CORRECTION_CUE = re.compile(
     r"\b(?:wrong|oops|whoops|mistake|typo|actually|instead|correction|correct|change|changed|fix|not right|"
-    r"isn't right|isnt right|is not right|meant|mean|update|different|new number|other number|use)\b",
+    r"isn't right|isnt right|is not right|meant|mean|update|different|new number|other number|use|"
+    r"perdon|perdón|me equivoque|me equivoqué|equivocado|equivocada|error|corrijo|corregir|cambiar|cambie|cambié|"
+    r"mejor ponga|en realidad|quise decir|otro numero|otro número|nuevo numero|nuevo número|no es ese)\b",
     re.IGNORECASE,
 )
 _DETAIL_WORDS = {
-    NAME: re.compile(r"\b(?:name|spelled|spelling)\b", re.IGNORECASE),
-    PHONE: re.compile(r"\b(?:number|phone|cell|mobile|digits)\b", re.IGNORECASE),
-    TIME: re.compile(r"\b(?:time|when|day|hour|hours)\b", re.IGNORECASE),
-    REASON: re.compile(r"\b(?:reason|about|what it's about|what its about|topic|why i need)\b", re.IGNORECASE),
+    NAME: re.compile(r"\b(?:name|spelled|spelling|nombre)\b", re.IGNORECASE),
+    PHONE: re.compile(
+        r"\b(?:number|phone|cell|mobile|digits|numero|número|telefono|teléfono|cel|celular)\b", re.IGNORECASE
+    ),
+    TIME: re.compile(r"\b(?:time|when|day|hour|hours|hora|horario|dia|día)\b", re.IGNORECASE),
+    REASON: re.compile(
+        r"\b(?:reason|about|what it's about|what its about|topic|why i need|motivo|razon|razón|asunto)\b", re.IGNORECASE
+    ),
 }
 _SOMETHING_WRONG = re.compile(
     r"^(?:no[,.\s]+)?(?:(?:something|that|this|it|some of (?:it|that))(?:'s|\s+is|s)?\s+(?:wrong|not right|incorrect)|"
     r"(?:i\s+(?:need|want)\s+to\s+|can\s+i\s+|let\s+me\s+|please\s+)?(?:change|fix|correct|edit)\s+(?:something|it|that|a detail|one thing)"
-    r"|not quite|not all of it|wrong|that's not right|thats not right|that is not right|no that's wrong|no thats wrong)\.?$",
+    r"|not quite|not all of it|wrong|that's not right|thats not right|that is not right|no that's wrong|no thats wrong"
+    r"|(?:hay\s+)?(?:algo|eso)\s+(?:(?:esta|está)\s+)?mal|(?:esta|está)\s+mal|no\s+es\s+correcto|no\s+(?:esta|está)\s+bien"
+    r"|hay\s+un\s+error"
+    r"|(?:quiero\s+|puedo\s+)?(?:cambiar|corregir)\s+algo)\.?$",
     re.IGNORECASE,
 )
 _TIME_CORRECTION = re.compile(
@@ -270,7 +291,11 @@ def read_form_message(
     if reading.values and correcting:
         return reading  # a correction: the form asks its question again after saying so
 
-    if requested == REASON and intent in REQUEST_INTENTS and len(text.split()) > MAX_BARE_REQUEST_WORDS:
+    if (
+        requested == REASON
+        and intent in REQUEST_INTENTS
+        and (len(text.split()) > MAX_BARE_REQUEST_WORDS or _REASON_LEAD.match(text))
+    ):
         reading.values[REASON] = text  # "a question about botox" is what the call is about
     elif intent in INTERRUPTING_INTENTS or is_stop_request(text):
         reading.interrupt = True

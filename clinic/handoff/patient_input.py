@@ -62,6 +62,25 @@ STOP_PHRASES = {
     "cambié de opinión",
     "no me llamen",
     "no me llame",
+    "ya no quiero",
+    "no quiero",
+    "yo les llamo",
+    "yo les llamo luego",
+    "yo les llamo despues",
+    "yo les llamo después",
+    "yo llamo luego",
+    "yo llamo despues",
+    "yo llamo después",
+    "yo me comunico",
+    "yo me comunico despues",
+    "yo me comunico después",
+    # and in English, after a stop: "never mind, i'll call them myself"
+    "i'll call myself",
+    "i'll call them myself",
+    "i'll call them",
+    "i'll call later",
+    "i will call later",
+    "i'll call you",
 }
 _MARKUP = re.compile(r"[<>{}\[\]`\\]|https?:|www\.", re.IGNORECASE)
 # Letters of any script, with the marks names really use between them.
@@ -76,10 +95,23 @@ def _tidy(text: object) -> str:
     return _SPACES.sub(" ", str(text or "")).strip()
 
 
+# Words around a stop that do not change it ("ok never mind", "sabe qué, mejor no").
+_STOP_FILLERS = re.compile(
+    r"\b(?:please|just|ok|okay|well|actually|por favor|mejor|sabe que|sabes que|sabe qué|sabes qué|mire|oiga|"
+    r"bueno|pensandolo bien|pensándolo bien|ay|perdon|perdón|disculpe)\b"
+)
+
+
 def is_stop_request(text: object) -> bool:
-    words = re.sub(r"[^\w' ]+", " ", _tidy(text).lower())
-    words = _SPACES.sub(" ", re.sub(r"\b(please|just|ok|okay|por favor|mejor)\b", " ", words)).strip()
-    return words in STOP_PHRASES
+    """Every part of the message, between its commas and full stops, says stop ("ya no, cambié de
+    opinión. yo les llamo luego"); a part that says anything else ("no, my number is ...") keeps
+    the form going."""
+    parts = [
+        _SPACES.sub(" ", _STOP_FILLERS.sub(" ", re.sub(r"[^\w' ]+", " ", part))).strip()
+        for part in re.split(r"[,.;!?¡¿]+", _tidy(text).lower())
+    ]
+    parts = [part for part in parts if part]
+    return bool(parts) and all(part in STOP_PHRASES for part in parts)
 
 
 def clean_name(text: object) -> Optional[str]:
@@ -135,13 +167,14 @@ def clean_reason(text: object) -> Optional[str]:
 # Lead-ins that name the patient. After "this is", "i'm" or "i am" only a capitalised name counts
 # ("I'm Sam Lee", not "I'm worried"); after "my name is" any letters do.
 _NAME_SAID = re.compile(
-    r"\b(?:my\s+name\s+is|my\s+name's|name\s+is|name's|names|my\s+name\s+is\s+actually|it's\s+spelled|spelled)\s+"
+    r"\b(?:my\s+name\s+is|my\s+name's|name\s+is|name's|names|my\s+name\s+is\s+actually|it's\s+spelled|spelled|"
+    r"me\s+llamo|mi\s+nombre\s+es|se\s+escribe|mejor\s+ponga|ponga|p[óo]ngale|anote|an[óo]teme\s+como)\s+"
     r"(?P<name>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*){0,3})",
     re.IGNORECASE,
 )
 _NAME_INTRODUCED = re.compile(
-    r"\b(?:[Tt]his\s+is|[Ii]'m|[Ii]’m|[Ii]\s+am|[Ii]m|[Ii]t's|[Ii]t’s)\s+"
-    r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,3})"
+    r"\b(?:[Tt]his\s+is|[Ii]'m|[Ii]’m|[Ii]\s+am|[Ii]m|[Ii]t's|[Ii]t’s|[Ss]oy|[Ll]e\s+habla|[Hh]abla)\s+"
+    r"(?P<name>[A-Z][\w'’.-]*(?:\s+(?:(?:de|del|la|las|los)\s+)*[A-Z][\w'’.-]*){0,3})"
 )
 # Words that end a name found in running text.
 _NAME_STOP = {
@@ -192,6 +225,41 @@ _NAME_STOP = {
     "with",
     "for",
     "re",
+    # Spanish ("me llamo Rosa Jiménez, llámenme al ..."); not "de", "la" or "del": they are part of
+    # many family names
+    "y",
+    "pero",
+    "por",
+    "porfa",
+    "favor",
+    "llamenme",
+    "llámenme",
+    "llameme",
+    "llámeme",
+    "me",
+    "mi",
+    "al",
+    "en",
+    "sobre",
+    "gracias",
+    "si",
+    "sí",
+    "mañana",
+    "manana",
+    "hoy",
+    "quiero",
+    "quisiera",
+    "necesito",
+    "tengo",
+    "es",
+    "para",
+    "pa",
+    "que",
+    "con",
+    "puede",
+    "pueden",
+    "podria",
+    "podría",
 }
 _NOT_NAMES = {
     "sorry",
@@ -229,28 +297,68 @@ _NOT_NAMES = {
     "afraid",
     "scared",
     "nervous",
+    "paciente",
+    "yo",
+    "la",
+    "el",
+    "una",
+    "un",
 }
 
 # How patients say when to call.
 _TIME_WORD = (
     r"(?:mornings?|afternoons?|evenings?|nights?|noon|midday|lunch(?:\s*time)?|weekdays?|weekends?|"
     r"today|tonight|tomorrow|tmrw|tmr|asap|now|any\s*time|anytime|whenever|"
+    # Spanish: "en la mañana", "después de las 3", "a cualquier hora", "los sábados"
+    r"ma[ñn]anas?|tardes?|noches?|mediod[ií]a|medio\s+d[ií]a|hoy|ahorita|temprano|cualquier\s+hora|"
+    r"cuando\s+sea|cuando\s+puedan|fines?\s+de\s+semana|entre\s+semana|lunes|martes|mi[ée]rcoles|jueves|"
+    r"(?:la\s+)?hora\s+(?:del|de\s+la|de)\s+(?:lunch|almuerzo|comida)|almuerzo|"
+    r"viernes|s[áa]bados?|domingos?|"
     r"mon(?:day)?s?|tue(?:s|sday)?s?|wed(?:nesday)?s?|thu(?:rs|rsday)?s?|fri(?:day)?s?|sat(?:urday)?s?|sun(?:day)?s?)"
     r"(?![^\W\d_])"  # whole words: "Sato" is a name, not Saturday
 )
 _CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|o'?clock)?"
+# Spanish words that lead into a time ("en la", "después de las", "como a las").
+_SPANISH_TIME_LEAD = (
+    r"en\s+la|en\s+las|por\s+la|por\s+las|a\s+la|a\s+las|de\s+la|despu[ée]s\s+de\s+las?|antes\s+de\s+las?|"
+    r"desde\s+las?|hasta\s+las?|entre\s+las?|como\s+a\s+las?|el|los|este|esta|el\s+pr[óo]ximo|a|y|o|"
+    r"ma[ñn]ana|hoy|mejor"
+)
 _TIME = re.compile(
     r"\b(?:(?:any|this|next|tomorrow|on|in\s+the|late|early|between|around|after|before|by|from|at|until|till|"
-    r"as\s+soon\s+as|best|only|every)\s+)*"
+    r"as\s+soon\s+as|best|only|every|" + _SPANISH_TIME_LEAD + r")\s+)*"
     r"(?:" + _TIME_WORD + r"|" + _CLOCK + r"(?=\s|$|[,.!?])|as\s+soon\s+as\s+possible|right\s+away)"
-    r"(?:\s*(?:,|or|and|to|-|through|thru|\bor\s+later)?\s*(?:(?:any|this|next|in\s+the|late|early|after|before|around|at)\s+)*"
+    r"(?:\s*(?:,|or|and|to|-|through|thru|\bor\s+later)?\s*"
+    r"(?:(?:any|this|next|in\s+the|late|early|after|before|around|at|" + _SPANISH_TIME_LEAD + r")\s+)*"
     r"(?:" + _TIME_WORD + r"|" + _CLOCK + r"(?=\s|$|[,.!?])))*",
     re.IGNORECASE,
 )
+# A greeting is not a time ("buenas tardes").
+_GREETING = re.compile(r"\bbuen(?:a|o)s\s+(?:tardes|d[ií]as|noches)\b", re.IGNORECASE)
 # Clock times need a cue (after 3, at 2 pm, 10am): a bare number is not a time.
 _CLOCK_ONLY = re.compile(r"^\s*\d{1,2}(?::\d{2})?\s*$")
-_REASON = re.compile(r"\b(?:about|regarding|concerning|re:|because|since|as)\s+(?P<reason>.+)$", re.IGNORECASE)
-_VAGUE_REASON = {"it", "this", "that", "something", "stuff", "things", "that please", "it please", "this please"}
+_REASON = re.compile(
+    r"\b(?:about|regarding|concerning|re:|because|since|as|"
+    r"sobre|acerca\s+de|respecto\s+a|porque|para\s+preguntar(?:\s+sobre)?|para\s+hablar\s+de|pa\s+platicar\s+de|"
+    r"para\s+platicar\s+de)\s+(?P<reason>.+)$",
+    re.IGNORECASE,
+)
+_VAGUE_REASON = {
+    "it",
+    "this",
+    "that",
+    "something",
+    "stuff",
+    "things",
+    "that please",
+    "it please",
+    "this please",
+    "eso",
+    "esto",
+    "algo",
+    "unas cosas",
+    "lo mismo",
+}
 
 
 def find_phone(text: object) -> Optional[str]:
@@ -308,7 +416,7 @@ def find_name(text: object) -> Optional[str]:
 
 def find_time(text: object) -> Optional[str]:
     """When to call, as the patient put it ("tomorrow afternoon", "after 3 pm", "any time")."""
-    raw = _tidy(without_phone(text))
+    raw = _GREETING.sub(" ", _tidy(without_phone(text)))
     best = None
     for match in _TIME.finditer(raw):
         span = match.group(0).strip(" ,-")

@@ -76,8 +76,12 @@ class MeaningSettings:
     # that red flag (better thanks to the injections, discharged, fainted and came round): where
     # one is said, no learned finding of that severity stands; the rules alone decide
     reassured_by: Dict[str, Phrases] = field(default_factory=dict)
+    # a message of fewer words is not read for its meaning (the rules and the n-grams still read it)
+    min_words: int = 1
 
     def __post_init__(self) -> None:
+        if self.min_words < 1:
+            raise ValueError("meaning min_words is a count of words, at least 1")
         unknown = [name for name in [*self.thresholds, *self.reassured_by] if name not in MEANING_JUDGES]
         if unknown:
             raise ValueError(f"meaning thresholds only for {', '.join(MEANING_JUDGES)}, not {', '.join(unknown)}")

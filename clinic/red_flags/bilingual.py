@@ -135,7 +135,11 @@ class BilingualDetector:
         elif english_doc is not None:
             spanish_findings = _not_set_aside(spanish_findings, english_doc, english)
         findings = sorted(english_findings + spanish_findings, key=lambda f: (-rank_of(f.severity), f.start))
-        meaning = self.meaning.probabilities(text) if leans_spanish and self.meaning is not None else None
+        meaning = (
+            self.meaning.probabilities(text)
+            if leans_spanish and self.meaning is not None and len(text.split()) >= self.meaning.settings.min_words
+            else None
+        )
         if self.backstop is not None:
             judge, doc, candidates = (
                 (self.spanish, typed, spanish) if leans_spanish else (self.english, english_doc, english)

@@ -1,7 +1,7 @@
 """Scores whole conversations played against a running assistant (issue 14): call-back requests as
 patients make them, and two-turn follow-up exchanges.
 
-The sets are in tests/data/conversations/ (see their headers). Each conversation is played over the
+The sets are in tests/data/conversations/ (see their headers), the Spanish ones in its es/ folder. Each conversation is played over the
 REST channel under a sender id of its own, then read back from Rasa's tracker
 (`GET /conversations/<id>/tracker`), so that every reply is known by its response name as well as
 its text. The figures:
@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import yaml
@@ -30,6 +31,7 @@ import yaml
 from clinic.settings import PROJECT_ROOT
 
 SETS = PROJECT_ROOT / "tests" / "data" / "conversations"
+SPANISH_SETS = SETS / "es"
 REFERENCE = re.compile(r"\bTPI-[0-9A-Z]{5}\b")
 CLARIFY = "utter_clarify_topic"
 STOPPED_REPLIES = ("utter_handoff_stopped", "utter_handoff_declined")
@@ -121,12 +123,12 @@ class RestPlayer:
         return self.turns(sender)
 
 
-def load_callbacks() -> List[Dict[str, Any]]:
-    return yaml.safe_load((SETS / "callbacks.yml").read_text(encoding="utf-8"))["conversations"]
+def load_callbacks(sets: Path = SETS) -> List[Dict[str, Any]]:
+    return yaml.safe_load((sets / "callbacks.yml").read_text(encoding="utf-8"))["conversations"]
 
 
-def load_followups() -> List[Dict[str, Any]]:
-    return yaml.safe_load((SETS / "followups.yml").read_text(encoding="utf-8"))["exchanges"]
+def load_followups(sets: Path = SETS) -> List[Dict[str, Any]]:
+    return yaml.safe_load((sets / "followups.yml").read_text(encoding="utf-8"))["exchanges"]
 
 
 def repeated_replies(turns: List[Turn]) -> List[int]:
@@ -201,10 +203,10 @@ def score_followup(exchange: Dict[str, Any], turns: List[Turn]) -> Result:
 
 
 def run_all(
-    player: RestPlayer, workers: int = 4, progress: Optional[Callable[[str], None]] = None
+    player: RestPlayer, workers: int = 4, progress: Optional[Callable[[str], None]] = None, sets: Path = SETS
 ) -> Dict[str, List[Result]]:
-    """Plays both sets (a few conversations at a time) and scores them."""
-    callbacks, followups = load_callbacks(), load_followups()
+    """Plays both sets of the folder ``sets`` (a few conversations at a time) and scores them."""
+    callbacks, followups = load_callbacks(sets), load_followups(sets)
 
     def callback(conversation: Dict[str, Any]) -> Result:
         return score_callback(conversation, player.play(conversation["id"], conversation["says"]))
@@ -220,14 +222,15 @@ def run_all(
     return results
 
 
-def figures(results: Dict[str, List[Result]]) -> Dict[str, Any]:
+def figures(results: Dict[str, List[Result]], sets: Path = SETS) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for name, items in results.items():
         passed = sum(r.ok for r in items)
         out[name] = {"passed": passed, "total": len(items), "rate": passed / len(items) if items else 0.0}
     callbacks = results.get("callbacks", [])
-    confirmed = [r for r, c in zip(callbacks, load_callbacks()) if c["expect"] == "confirmed"]
-    stopped = [r for r, c in zip(callbacks, load_callbacks()) if c["expect"] == "stopped"]
+    expected = [c["expect"] for c in load_callbacks(sets)]
+    confirmed = [r for r, e in zip(callbacks, expected) if e == "confirmed"]
+    stopped = [r for r, e in zip(callbacks, expected) if e == "stopped"]
     out["callbacks"]["confirmed"] = f"{sum(r.ok for r in confirmed)}/{len(confirmed)}"
     out["callbacks"]["stopped"] = f"{sum(r.ok for r in stopped)}/{len(stopped)}"
     out["repeated_replies"] = sum(len(repeated_replies(r.turns)) for items in results.values() for r in items)

@@ -35,6 +35,9 @@ from clinic.topics import RETRIEVAL_INTENT, topic_ranking
 
 UNANSWERABLE = "unanswerable"
 DEFLECTING_INTENTS = {"out_of_scope", "nlu_fallback"}
+# The assistant's own finer intents, as the topic contract (DESIGN.md) names them: a request to be
+# called back is the contract's request for the nurse (the form starts at once instead of an offer).
+CONTRACT_INTENTS = {"request_callback": "request_nurse"}
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "data" / "heldout_topics.yml"
 REAL_QUESTIONS_DIR = PROJECT_ROOT / "tests" / "data" / "real_questions"
 REAL_DEV_FILE = REAL_QUESTIONS_DIR / "dev.yml"
@@ -70,8 +73,11 @@ class Outcome:
 
     @property
     def guess(self) -> Optional[str]:
-        """The topic answered or offered first, or the intent acted on (for a non-FAQ answer)."""
-        return self.topic if self.intent in (RETRIEVAL_INTENT, "nlu_fallback") else self.intent
+        """The topic answered or offered first, or the intent acted on (for a non-FAQ answer), as
+        the topic contract names it."""
+        if self.intent in (RETRIEVAL_INTENT, "nlu_fallback"):
+            return self.topic
+        return CONTRACT_INTENTS.get(self.intent, self.intent)
 
     @property
     def right(self) -> bool:
