@@ -50,6 +50,7 @@ FILLED = {NAME: "Dana Whitfield", PHONE: "+13125550147", TIME: "mornings", REASO
         ),
         ("cualquier hora despues de las 10", None, None, "cualquier hora despues de las 10", None),
         ("como a la hora del lunch", None, None, "como a la hora del lunch", None),
+        ("como a mediodia", None, None, "como a mediodia", None),
     ],
 )
 def test_volunteered_details(text, name, phone, when, reason):
@@ -150,6 +151,7 @@ def test_a_name_that_starts_like_a_weekday_is_a_name():
         ("never mind, I'll call them myself", True),
         ("no, my number is 312-555-0100", False),
         ("no, es Lupe", False),
+        ("nah olvidalo", True),
         ("ok", False),
     ],
 )
@@ -168,5 +170,7 @@ def test_spanish_at_the_form():
     assert read_form_message(
         "perdon, mejor ponga Lupe Ramos", "out_of_scope", CONSENT, {NAME: "Guadalupe Ramos"}
     ).values == {NAME: "Lupe Ramos"}
+    # a Spanish yes at the summary, whatever the NLU read into it
+    assert read_form_message("sip", "nlu_fallback", CONSENT, {NAME: "Ana Ruiz"}).values == {CONSENT: True}
     # a question while the name is asked is not the name
     assert NAME not in read_form_message("espere, duele la inyeccion?", "faq", NAME, {}).values

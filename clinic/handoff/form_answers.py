@@ -51,6 +51,9 @@ INTERRUPTING_INTENTS = {
     "deny",
 }
 QUESTION_INTENTS = {"faq", "nlu_fallback", "out_of_scope"}
+# A yes at the summary, however the NLU read it ("sip", "va", "simón").
+_YES = {"yes", "yep", "yup", "yeah", "sure", "si", "sí", "sip", "va", "sale", "simon", "simón", "dale", "claro", "orale",
+        "órale", "andale", "ándale", "si va", "sí va", "va que va"}
 REQUEST_INTENTS = {"request_nurse", "request_callback", "book_appointment"}
 # "call me back please" is a request again; longer, at the reason, it says what the call is about.
 MAX_BARE_REQUEST_WORDS = 3
@@ -118,7 +121,7 @@ _QUESTION_START = re.compile(
     # Spanish: "espere, ¿duele la inyección?", "¿y pa qué quieren mi número?"
     r"|^(?:espere[,\s]+|oiga[,\s]+|perdon[,\s]+|perdón[,\s]+|y[,\s]+|pero[,\s]+|una pregunta[,:\s]+)*¿?"
     # "como a las 3" and "cuando sea" are times, not questions
-    r"(?:que|qué|q|pa\s+que|pa\s+qué|para\s+que|para\s+qué|por\s+que|por\s+qué|porque|como(?!\s+a\s+las?\b)|cómo|"
+    r"(?:que|qué|q|pa\s+que|pa\s+qué|para\s+que|para\s+qué|por\s+que|por\s+qué|porque|como(?!\s+a\b)|cómo|"
     r"cuando(?!\s+(?:sea|puedan|quieran|gusten)\b)|cuándo|"
     r"donde|dónde|quien|quién|cual|cuál|cuanto|cuánto|cuanta|cuánta|cuantos|cuántos|puedo|puede|pueden|hay|debo|"
     r"tengo\s+que|duele|dolera|dolerá|es\s+normal|es\s+seguro)\b",
@@ -321,7 +324,7 @@ def _read_at_summary(
     if asked_which_detail and named:
         reading.cleared.add(named)
         return reading
-    if intent == "affirm" and not _CORRECTION_CUE.search(text):
+    if (intent == "affirm" or _plain(text) in _YES) and not _CORRECTION_CUE.search(text):
         reading.values[CONSENT] = True
         return reading
     if named and _CORRECTION_CUE.search(text) or named and re.search(r"\bwrong|not right|incorrect\b", text, re.I):

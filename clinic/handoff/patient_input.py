@@ -63,6 +63,13 @@ STOP_PHRASES = {
     "no me llamen",
     "no me llame",
     "ya no quiero",
+    "nah",
+    "nel",
+    "nop",
+    "nah olvidalo",
+    "nah olvídalo",
+    "no olvidalo",
+    "no olvídalo",
     "no quiero",
     "yo les llamo",
     "yo les llamo luego",
@@ -321,7 +328,8 @@ _CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:[ap]\.?\s?m\.?|o'?clock)?"
 # Spanish words that lead into a time ("en la", "después de las", "como a las").
 _SPANISH_TIME_LEAD = (
     r"en\s+la|en\s+las|por\s+la|por\s+las|a\s+la|a\s+las|de\s+la|despu[ée]s\s+de\s+las?|antes\s+de\s+las?|"
-    r"desde\s+las?|hasta\s+las?|entre\s+las?|como\s+a\s+las?|el|los|este|esta|el\s+pr[óo]ximo|a|y|o|"
+    r"desde\s+las?|hasta\s+las?|entre\s+las?|como\s+a\s+las?|como\s+a|a\s+eso\s+de\s+las?|despu[ée]s\s+del?|"
+    r"antes\s+del?|el|los|este|esta|el\s+pr[óo]ximo|a|y|o|"
     r"ma[ñn]ana|hoy|mejor"
 )
 _TIME = re.compile(
