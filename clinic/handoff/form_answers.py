@@ -52,8 +52,29 @@ INTERRUPTING_INTENTS = {
 }
 QUESTION_INTENTS = {"faq", "nlu_fallback", "out_of_scope"}
 # A yes at the summary, however the NLU read it ("sip", "va", "simón").
-_YES = {"yes", "yep", "yup", "yeah", "sure", "si", "sí", "sip", "va", "sale", "simon", "simón", "dale", "claro", "orale",
-        "órale", "andale", "ándale", "si va", "sí va", "va que va"}
+_YES = {
+    "yes",
+    "yep",
+    "yup",
+    "yeah",
+    "sure",
+    "si",
+    "sí",
+    "sip",
+    "va",
+    "sale",
+    "simon",
+    "simón",
+    "dale",
+    "claro",
+    "orale",
+    "órale",
+    "andale",
+    "ándale",
+    "si va",
+    "sí va",
+    "va que va",
+}
 REQUEST_INTENTS = {"request_nurse", "request_callback", "book_appointment"}
 # "call me back please" is a request again; longer, at the reason, it says what the call is about.
 MAX_BARE_REQUEST_WORDS = 3
