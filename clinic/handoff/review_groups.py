@@ -57,6 +57,10 @@ DOMAIN_STOP_WORDS = {
     "points",
     "tpi",
     "tpis",
+    # every question here is put to the clinic: "is the clinic open saturday morning" joined "can the
+    # clinic refill my pain prescription" on the word (review loop test, 2026-12-05)
+    "clinic",
+    "clinics",
     "hi",
     "hello",
     "hey",
