@@ -180,7 +180,7 @@ _NAME_SAID = re.compile(
     re.IGNORECASE,
 )
 _NAME_INTRODUCED = re.compile(
-    r"\b(?:[Tt]his\s+is|[Ii]'m|[Ii]’m|[Ii]\s+am|[Ii]m|[Ii]t's|[Ii]t’s|[Ss]oy|[Ll]e\s+habla|[Hh]abla)\s+"
+    r"\b(?:[Tt]his\s+is|[Ii]'m|[Ii]’m|[Ii]\s+am|[Ii]m|[Ii]t's|[Ii]t’s|[Ss]oy|[Ll]e\s+habla)\s+"
     r"(?P<name>[A-Z][\w'’.-]*(?:\s+(?:(?:de|del|la|las|los)\s+)*[A-Z][\w'’.-]*){0,3})"
 )
 # Words that end a name found in running text.
