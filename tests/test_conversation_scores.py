@@ -10,6 +10,7 @@ from clinic.tools.conversations import (
     SPANISH_SETS,
     TARGETS,
     RestPlayer,
+    callbacks_expecting,
     figures,
     load_callbacks,
     load_followups,
@@ -45,7 +46,7 @@ def test_call_backs_and_follow_ups_meet_their_targets(results):
 
 
 def test_every_stopped_call_back_sent_nothing(results):
-    stops = [r for r, c in zip(results["callbacks"], load_callbacks()) if c["expect"] == "stopped"]
+    stops = callbacks_expecting(results, "stopped")
     assert stops and all(r.ok for r in stops), [(r.id, r.problems) for r in stops if not r.ok]
 
 
@@ -72,5 +73,5 @@ def test_spanish_conversations_hold_their_floors(spanish_results):
 
 
 def test_no_spanish_call_back_that_was_stopped_sent_anything(spanish_results):
-    stops = [r for r, c in zip(spanish_results["callbacks"], load_callbacks(SPANISH_SETS)) if c["expect"] == "stopped"]
+    stops = callbacks_expecting(spanish_results, "stopped", SPANISH_SETS)
     assert len(stops) >= 5 and all(r.ok for r in stops), [(r.id, r.problems) for r in stops if not r.ok]

@@ -1,10 +1,10 @@
 """Scores whole conversations played against a running assistant (issue 14): call-back requests as
 patients make them, and two-turn follow-up exchanges.
 
-The sets are in tests/data/conversations/ (see their headers), the Spanish ones in its es/ folder. Each conversation is played over the
-REST channel under a sender id of its own, then read back from Rasa's tracker
-(`GET /conversations/<id>/tracker`), so that every reply is known by its response name as well as
-its text. The figures:
+The sets are in tests/data/conversations/ (see their headers), the Spanish ones in its es/ folder.
+Each conversation is played over the REST channel under a sender id of its own, then read back from
+Rasa's tracker (`GET /conversations/<id>/tracker`), so that every reply is known by its response
+name as well as its text. The figures:
 
 - call-backs: a conversation meant to end in a call back counts when the reply to its last message
   gives the reference, after at most (questions + 1) messages from the request on, where the
@@ -222,15 +222,17 @@ def run_all(
     return results
 
 
+def callbacks_expecting(results: Dict[str, List[Result]], expect: str, sets: Path = SETS) -> List[Result]:
+    """The played call-backs of ``sets`` meant to end as ``expect`` ("confirmed" or "stopped")."""
+    return [r for r, c in zip(results.get("callbacks", []), load_callbacks(sets)) if c["expect"] == expect]
+
+
 def figures(results: Dict[str, List[Result]], sets: Path = SETS) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for name, items in results.items():
         passed = sum(r.ok for r in items)
         out[name] = {"passed": passed, "total": len(items), "rate": passed / len(items) if items else 0.0}
-    callbacks = results.get("callbacks", [])
-    expected = [c["expect"] for c in load_callbacks(sets)]
-    confirmed = [r for r, e in zip(callbacks, expected) if e == "confirmed"]
-    stopped = [r for r, e in zip(callbacks, expected) if e == "stopped"]
+    confirmed, stopped = (callbacks_expecting(results, expect, sets) for expect in ("confirmed", "stopped"))
     out["callbacks"]["confirmed"] = f"{sum(r.ok for r in confirmed)}/{len(confirmed)}"
     out["callbacks"]["stopped"] = f"{sum(r.ok for r in stopped)}/{len(stopped)}"
     out["repeated_replies"] = sum(len(repeated_replies(r.turns)) for items in results.values() for r in items)
