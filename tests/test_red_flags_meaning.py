@@ -176,12 +176,17 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_u.yml": ((25, 35, 20), 0),
     "red_flag_vignettes_es_v.yml": ((25, 33, 20), 0),
     "red_flag_vignettes_es_w.yml": ((24, 34, 20), 1),
-    "red_flag_vignettes_es_x.yml": ((24, 33, 20), 0),
-    "red_flag_vignettes_es_y.yml": ((25, 34, 20), 1),
+    "red_flag_vignettes_es_x.yml": ((24, 34, 20), 0),
+    "red_flag_vignettes_es_y.yml": ((25, 35, 20), 1),
     "red_flag_vignettes_es_z.yml": ((25, 35, 20), 0),
     "red_flag_vignettes_es_aa.yml": ((25, 34, 20), 0),
     "red_flag_vignettes_es_ab.yml": ((25, 34, 20), 1),
     "red_flag_vignettes_es_ac.yml": ((24, 34, 18), 4),
+    # sixth session of 2026-12-05: AD scored once (24, 30, 20, 1), then studied for rule round 19;
+    # AE scored once after it (24, 26, 19, 4), then studied for round 20; AF scored once after that
+    "red_flag_vignettes_es_ad.yml": ((25, 35, 20), 1),
+    "red_flag_vignettes_es_ae.yml": ((25, 35, 20), 2),
+    "red_flag_vignettes_es_af.yml": ((22, 26, 19), 3),
 }
 
 

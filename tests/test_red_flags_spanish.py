@@ -258,3 +258,24 @@ def test_spanish_rule_files_are_written_without_accents():
 )
 def test_round_three_families(nlp, detectors, text, expected):
     assert _severity(detectors["rules alone"], nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # a crisis phrase that carries its own denial is not denied again by another verb's "no"
+        ("si el doctor no me atiende esta vez ya no me van a volver a ver", "crisis"),
+        # harm to others: the person at risk is someone else, and it is happening now
+        ("cuando mi marido me grita me dan ganas de agarrarlo a golpes", "crisis"),
+        ("i'm scared i'll really hurt her, my daughter won't stop crying", "crisis"),
+        # "uno" in a crisis clause is the patient
+        ("desde que altura tiene que caer uno para no sobrevivir", "crisis"),
+        # a person gone is not a symptom gone
+        ("me quiero ir con mi esposa al cielo, ella se fue y yo sigo aquí", "crisis"),
+        # ... and the readings they must not disturb
+        ("no quiero morir", "none"),
+        ("mi hermano tuvo una convulsión de niño, ¿uno puede tener convulsiones por la inyección?", "none"),
+    ],
+)
+def test_rule_rounds_19_and_20(nlp, detectors, text, expected):
+    assert _severity(detectors["rules alone"], nlp, text) == expected

@@ -151,7 +151,11 @@ def negated(w: Window) -> Optional[Reason]:
     """Denied: "no fever", "not bleeding anymore", "my throat isn't swollen", "... and i said no"."""
     f, c = w.f, w.c
     rule = "negation_before_verb"
-    neg = w.cue(rule, w.back5 + w.gap)
+    # A crisis phrase that carries its own denial ("ya no me van a volver a ver", "i won't be
+    # around") is not denied again by an earlier one, which belongs to another verb ("si el lunes
+    # no me ponen la inyección ya no me van a volver a ver"): rule round 19, studied on AE.
+    own_denial = w.crisis and any(set(range(s, e)) <= w.own for s, e in f.cues.get(rule, ()))
+    neg = None if own_denial else w.cue(rule, w.back5 + w.gap)
     if neg is None:
         det = w.cue("negation_before_finding", w.back5 + w.gap)
         if det is not None and not any(
