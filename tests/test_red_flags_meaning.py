@@ -164,7 +164,7 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_i.yml": ((25, 35, 18), 1),
     "red_flag_vignettes_es_j.yml": ((25, 35, 19), 1),
     "red_flag_vignettes_es_k.yml": ((25, 34, 20), 0),
-    "red_flag_vignettes_es_l.yml": ((25, 34, 20), 1),
+    "red_flag_vignettes_es_l.yml": ((25, 34, 20), 0),
     "red_flag_vignettes_es_m.yml": ((25, 35, 19), 1),
     "red_flag_vignettes_es_n.yml": ((24, 30, 20), 0),
     "red_flag_vignettes_es_o.yml": ((25, 35, 20), 0),
@@ -184,9 +184,12 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_ac.yml": ((24, 34, 18), 4),
     # sixth session of 2026-12-05: AD scored once (24, 30, 20, 1), then studied for rule round 19;
     # AE scored once after it (24, 26, 19, 4), then studied for round 20; AF scored once after that
+    # (22, 26, 19, 3), then studied for round 21
     "red_flag_vignettes_es_ad.yml": ((25, 35, 20), 1),
-    "red_flag_vignettes_es_ae.yml": ((25, 35, 20), 2),
-    "red_flag_vignettes_es_af.yml": ((22, 26, 19), 3),
+    "red_flag_vignettes_es_ae.yml": ((25, 35, 20), 1),
+    "red_flag_vignettes_es_af.yml": ((25, 33, 20), 2),
+    # scored once after round 21 (23, 29, 19, 3); its three false alarms read for round 22
+    "red_flag_vignettes_es_ag.yml": ((23, 29, 19), 0),
 }
 
 

@@ -272,10 +272,15 @@ def test_round_three_families(nlp, detectors, text, expected):
         ("desde que altura tiene que caer uno para no sobrevivir", "crisis"),
         # a person gone is not a symptom gone
         ("me quiero ir con mi esposa al cielo, ella se fue y yo sigo aquí", "crisis"),
+        # a form's question quoted and answered no, in either language; answered yes, a crisis
+        ("the intake form asks if i've ever wanted to hurt myself. i haven't, is that a normal question?", "none"),
+        ("the form asks if i have thoughts of killing myself and honestly yes, most days", "crisis"),
+        ("el cuestionario pregunta si he pensado en quitarme la vida. no, nunca, solo es el dolor", "none"),
+        ("me preguntan si he pensado en quitarme la vida y si, lo pienso seguido", "crisis"),
         # ... and the readings they must not disturb
         ("no quiero morir", "none"),
         ("mi hermano tuvo una convulsión de niño, ¿uno puede tener convulsiones por la inyección?", "none"),
     ],
 )
-def test_rule_rounds_19_and_20(nlp, detectors, text, expected):
+def test_rule_rounds_19_to_21(nlp, detectors, text, expected):
     assert _severity(detectors["rules alone"], nlp, text) == expected

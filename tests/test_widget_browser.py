@@ -82,9 +82,11 @@ class FakeBot:
                 self._cors()
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                # stamped before the reply is written: once it is written, the page may send its
+                # next message, which another thread can stamp as arrived before this one resumes
+                body["_answered"] = time.monotonic()
                 self.end_headers()
                 self.wfile.write(data)
-                body["_answered"] = time.monotonic()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -174,6 +174,23 @@ def negated(w: Window) -> Optional[Reason]:
     return w.reason("negation", rule, f"negated by {f.text(neg)!r}")
 
 
+def answered_no_on_a_form(w: Window) -> Optional[Reason]:
+    """A form's question quoted and answered no: "the intake form asks if i've ever had thoughts
+    of hurting myself. i haven't, so do i just check no?". The answer may come sentences later,
+    which no denial's reach allows elsewhere; the question must be in the trigger's sentence (its
+    "if i've ever ..." opens a clause of its own, so a clause's reach is too short)."""
+    f, c = w.f, w.c
+    start = c.start
+    while start > 0 and not f.hard[start - 1] and c.start - start < QUESTION_WINDOW:
+        start -= 1
+    if w.cue("form_question", list(range(start, c.start)) + w.gap) is None:
+        return None
+    answer = w.cue("form_answer_no", range(c.end, f.n))
+    if answer is None:
+        return None
+    return w.reason("negation", "form_answer_no", f"a form's question, answered no: {f.text(answer)!r}")
+
+
 def resolved(w: Window) -> Optional[Reason]:
     """Over: "was dizzy but it went away", "got rid of the fever", "it stopped bleeding"."""
     f, c = w.f, w.c
@@ -386,7 +403,7 @@ Stage = Callable[[Window], Optional[Reason]]
 # judgement: a figure of speech, or else one of the phrase's own harmless readings, or else a
 # joke; only the first that applies is given.
 STAGES: Tuple[Tuple[Stage, ...], ...] = (
-    (negated,),
+    (negated, answered_no_on_a_form),
     (resolved,),
     (in_the_past,),
     (hypothetical,),

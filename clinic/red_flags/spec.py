@@ -169,6 +169,8 @@ class ContextCues:
     other_person_risk_question: Phrases = ()
     reported_speech: Phrases = ()
     negation_after: Phrases = ()
+    form_question: Phrases = ()
+    form_answer_no: Phrases = ()
 
 
 @dataclass(frozen=True)
