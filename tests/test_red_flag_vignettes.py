@@ -67,8 +67,8 @@ FLOORS = {
     "set J, as served": (24 / 25, 1.0, 1.0, 3 / 50),
     # Scored once after rule round 20: 25/25, 30/35, 20/20, 4/50; then studied for round 21.
     "set K, as served": (1.0, 1.0, 1.0, 3 / 50),
-    # Scored once after rule round 21: 25/25, 32/35, 20/20, 5/50.
-    "set L, as served": (1.0, 32 / 35, 1.0, 5 / 50),
+    # Scored once after rule round 21: 25/25, 32/35, 20/20, 5/50; then studied for rounds 22-23.
+    "set L, as served": (1.0, 34 / 35, 1.0, 5 / 50),
 }
 
 

@@ -179,7 +179,7 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_x.yml": ((24, 34, 20), 0),
     "red_flag_vignettes_es_y.yml": ((25, 35, 20), 1),
     "red_flag_vignettes_es_z.yml": ((25, 35, 20), 0),
-    "red_flag_vignettes_es_aa.yml": ((25, 34, 20), 0),
+    "red_flag_vignettes_es_aa.yml": ((25, 35, 20), 0),
     "red_flag_vignettes_es_ab.yml": ((25, 34, 20), 1),
     "red_flag_vignettes_es_ac.yml": ((24, 34, 18), 4),
     # sixth session of 2026-12-05: AD scored once (24, 30, 20, 1), then studied for rule round 19;
@@ -188,8 +188,8 @@ SCORED_ROUNDS = {
     "red_flag_vignettes_es_ad.yml": ((25, 35, 20), 1),
     "red_flag_vignettes_es_ae.yml": ((25, 35, 20), 1),
     "red_flag_vignettes_es_af.yml": ((25, 33, 20), 2),
-    # scored once after round 21 (23, 29, 19, 3); its three false alarms read for round 22
-    "red_flag_vignettes_es_ag.yml": ((23, 29, 19), 0),
+    # scored once after round 21 (23, 29, 19, 3); then studied for rounds 22-23
+    "red_flag_vignettes_es_ag.yml": ((24, 34, 20), 0),
 }
 
 
