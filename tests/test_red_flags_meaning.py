@@ -187,7 +187,7 @@ SCORED_ROUNDS = {
     # (22, 26, 19, 3), then studied for round 21
     "red_flag_vignettes_es_ad.yml": ((25, 35, 20), 1),
     "red_flag_vignettes_es_ae.yml": ((25, 35, 20), 1),
-    "red_flag_vignettes_es_af.yml": ((25, 33, 20), 2),
+    "red_flag_vignettes_es_af.yml": ((25, 34, 20), 2),
     # scored once after round 21 (23, 29, 19, 3); then studied for rounds 22-23
     "red_flag_vignettes_es_ag.yml": ((24, 34, 20), 0),
 }

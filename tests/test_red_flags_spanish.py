@@ -268,6 +268,9 @@ def test_round_three_families(nlp, detectors, text, expected):
         # harm to others: the person at risk is someone else, and it is happening now
         ("cuando mi marido me grita me dan ganas de agarrarlo a golpes", "crisis"),
         ("i'm scared i'll really hurt her, my daughter won't stop crying", "crisis"),
+        # ... told at second hand too, while a faint told at second hand stays hearsay
+        ("mi cuñada dice que le dan ganas de ahogarla cuando llora", "crisis"),
+        ("my neighbor said she passed out during her injection, is that common?", "none"),
         # "uno" in a crisis clause is the patient
         ("desde que altura tiene que caer uno para no sobrevivir", "crisis"),
         # a person gone is not a symptom gone
@@ -282,5 +285,5 @@ def test_round_three_families(nlp, detectors, text, expected):
         ("mi hermano tuvo una convulsión de niño, ¿uno puede tener convulsiones por la inyección?", "none"),
     ],
 )
-def test_rule_rounds_19_to_21(nlp, detectors, text, expected):
+def test_rule_rounds_19_to_24(nlp, detectors, text, expected):
     assert _severity(detectors["rules alone"], nlp, text) == expected

@@ -276,8 +276,11 @@ def someone_else(w: Window) -> Optional[Reason]:
     if not now and w.rule.others_now:
         # "my dad keeled over in the waiting room": a family member reporting a collapse
         # or a seizure is reporting it now, unless it is hearsay ("my neighbor said she
-        # passed out during her injection"), or told with a laugh ("... lol")
-        now = w.cue("reported_speech", range(0, c.start)) is None and w.cue("figurative_laughter", range(f.n)) is None
+        # passed out during her injection"), or told with a laugh ("... lol"); an urge to harm
+        # someone told at second hand is still a risk now ("mi mamá dice que le vienen ganas de
+        # ahogarlo", round AF)
+        hearsay = not w.crisis and w.cue("reported_speech", range(0, c.start)) is not None
+        now = not hearsay and w.cue("figurative_laughter", range(f.n)) is None
     # "my friend got a collapsed lung from acupuncture, can that happen w these shots?"
     later_rule = "risk_question_after"
     later = w.cue(later_rule, range(c.end, f.n))
