@@ -180,10 +180,7 @@ def answered_no_on_a_form(w: Window) -> Optional[Reason]:
     which no denial's reach allows elsewhere; the question must be in the trigger's sentence (its
     "if i've ever ..." opens a clause of its own, so a clause's reach is too short)."""
     f, c = w.f, w.c
-    start = c.start
-    while start > 0 and not f.hard[start - 1] and c.start - start < QUESTION_WINDOW:
-        start -= 1
-    if w.cue("form_question", list(range(start, c.start)) + w.gap) is None:
+    if w.cue("form_question", _sentence_side(f, c.start - 1, -1, QUESTION_WINDOW) + w.gap) is None:
         return None
     answer = w.cue("form_answer_no", range(c.end, f.n))
     if answer is None:
@@ -377,14 +374,19 @@ def _sentence_reach(w: Window, within: int) -> Set[int]:
     because she didn't want to come"), but not in another sentence."""
     f, c = w.f, w.c
     plain = _figurative_reach(w)
-    for step, limit in ((-1, -1), (1, f.n)):
-        i = (c.start - 1) if step < 0 else c.end
-        count = 0
-        while i != limit and count < within and not f.hard[i]:
-            plain.add(i)
-            count += 1
-            i += step
+    plain.update(_sentence_side(f, c.start - 1, -1, within))
+    plain.update(_sentence_side(f, c.end, 1, within))
     return plain
+
+
+def _sentence_side(f: MessageFeatures, i: int, step: int, within: int) -> List[int]:
+    """Up to ``within`` positions from ``i`` on, one way (``step`` -1 or 1), without leaving the
+    sentence."""
+    out: List[int] = []
+    while 0 <= i < f.n and len(out) < within and not f.hard[i]:
+        out.append(i)
+        i += step
+    return out
 
 
 def joking(w: Window) -> Optional[Reason]:
